@@ -1,0 +1,124 @@
+"""Deterministic variants: parameters drawn from a seed, and text with `{name}` filled in.
+
+The same (question, seed) always gives the same numbers, so an attempt can be replayed and
+re-graded from its stored seed alone.
+"""
+from __future__ import annotations
+
+import re
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from graders import formula
+from graders.types import QuestionError
+
+if TYPE_CHECKING:
+    from graders.question import ParamSpec, Question
+
+MAX_TRIES = 500
+
+# `{name}` or `{name:spec}`, not preceded by a letter, digit, `_`, `^`, `}` or a backslash, so that
+# LaTeX such as \frac{a}{b}, x^{2} and \mathbf{x} is left alone; `{{` stays a literal brace.
+PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_^}\\{])\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}(?!\})")
+
+
+def rng_for(question_id: str, seed: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(question_id.encode())])
+
+
+def draw_params(question: "Question", rng: np.random.Generator) -> dict[str, Any]:
+    """Draw every parameter, retrying until the question's constraints all hold."""
+    if not question.params:
+        return {}
+    checks = [(c, formula.parse(c)) for c in question.constraints]
+    for _ in range(MAX_TRIES):
+        params: dict[str, Any] = {}
+        for name, spec in question.params.items():
+            params[name] = _draw_one(name, spec, params, rng)
+        if all(_holds(text, f, params) for text, f in checks):
+            return params
+    raise QuestionError(f"constraints {question.constraints} were not met in {MAX_TRIES} draws; widen the ranges")
+
+
+def _holds(text: str, f: formula.Formula, params: dict[str, Any]) -> bool:
+    try:
+        return bool(np.all(f.evaluate(params)))
+    except formula.FormulaError as exc:
+        raise QuestionError(f"constraint '{text}': {exc.message}") from None
+
+
+def _draw_one(name: str, spec: "ParamSpec", earlier: dict[str, Any], rng: np.random.Generator) -> Any:
+    if spec.formula is not None:
+        try:
+            value = formula.evaluate(spec.formula, earlier)
+        except formula.FormulaError as exc:
+            raise QuestionError(f"params.{name}.formula: {exc.message}") from None
+        value = formula.to_plain(value)
+        if isinstance(value, float):
+            value = round(value, 12)
+        return value
+    if spec.choice is not None:
+        return spec.choice[int(rng.integers(len(spec.choice)))]
+    shape: tuple[int, ...] = ()
+    if spec.matrix:
+        shape = tuple(spec.matrix)
+    elif spec.vector:
+        shape = (spec.vector,)
+    for _ in range(MAX_TRIES):
+        if spec.int_range is not None:
+            lo, hi = spec.int_range
+            arr = rng.integers(lo, hi + 1, size=shape or None)
+        else:
+            lo_f, hi_f = spec.float_range  # type: ignore[misc]
+            arr = np.round(rng.uniform(lo_f, hi_f, size=shape or None), spec.digits)
+        if spec.symmetric:
+            arr = np.triu(arr) + np.triu(arr, 1).T
+        if not spec.exclude or not np.any(np.isin(arr, spec.exclude)):
+            return formula.to_plain(arr)
+    raise QuestionError(f"params.{name}: every draw hit an excluded value; widen the range")
+
+
+def format_value(value: Any, spec: str | None = None) -> str:
+    """How a parameter appears in text; `:latex` renders a matrix or vector as LaTeX."""
+    if spec == "latex":
+        return _latex(value)
+    if spec:
+        try:
+            return format(value, spec)
+        except (ValueError, TypeError) as exc:
+            raise QuestionError(f"format '{spec}' does not apply to {value!r}: {exc}") from None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def _latex(value: Any) -> str:
+    if not isinstance(value, list):
+        return format_value(value)
+    rows = value if value and isinstance(value[0], list) else [[v] for v in value]
+    body = r" \\ ".join(" & ".join(format_value(v) for v in row) for row in rows)
+    return r"\begin{pmatrix}" + body + r"\end{pmatrix}"
+
+
+def render(text: str, params: dict[str, Any], where: str = "prompt") -> str:
+    """Fill `{name}` placeholders; an unknown name is a question error that names it."""
+
+    def fill(match: re.Match[str]) -> str:
+        name, spec = match.group(1), match.group(2)
+        if name not in params:
+            raise QuestionError(f"{where}: '{{{name}}}' is not a parameter of this question")
+        return format_value(params[name], spec)
+
+    return PLACEHOLDER.sub(fill, text).replace("{{", "{").replace("}}", "}")
+
+
+def placeholders(text: str) -> set[str]:
+    return {m.group(1) for m in PLACEHOLDER.finditer(text)}
