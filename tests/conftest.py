@@ -1,0 +1,85 @@
+"""Shared fixtures: a real SQLite file (migrated) and, where a server answers, real PostgreSQL.
+
+Under CI=true the PostgreSQL tests must run: a missing server is an error there, not a skip.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from interview import db
+
+PG_URL = os.environ.get("INTERVIEW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the developer's real database."""
+    monkeypatch.setenv("INTERVIEW_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def engine(sqlite_url: str) -> Iterator[sa.Engine]:
+    eng = db.make_engine(sqlite_url)
+    db.migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: sa.Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+def _pg_available() -> bool:
+    try:
+        eng = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with eng.connect():
+            pass
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty schema on the PostgreSQL server, dropped afterwards."""
+    if not _pg_available():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true but {PG_URL} does not answer")
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_engine(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[sa.Engine]:
+    """The same test against a real SQLite file and a real PostgreSQL server."""
+    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    eng = db.make_engine(url)
+    db.migrate(eng)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from interview import db
+
+
+def test_migrations_create_schema_and_are_idempotent(any_engine: sa.Engine) -> None:
+    assert db.current_revision(any_engine) is not None
+    tables = set(sa.inspect(any_engine).get_table_names())
+    assert {"user", "question", "questionversion", "card", "review", "attempt", "mockinterview",
+            "mockitem", "mockformat", "cohort", "cohortmember", "cohortassignment"} <= tables
+    db.migrate(any_engine)  # a second run changes nothing and does not fail
+    assert db.current_revision(any_engine) == "0001"
+
+
+def test_sqlite_default_uses_wal(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_datetimes_come_back_timezone_aware(any_engine: sa.Engine) -> None:
+    from datetime import datetime, timezone
+
+    from sqlmodel import Session
+
+    from interview.models import User
+
+    when = datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc)
+    with Session(any_engine) as s:
+        s.add(User(name="ada", created_at=when))
+        s.commit()
+    with Session(any_engine) as s:
+        user = s.exec(sa.select(User).where(User.name == "ada")).scalar_one()  # type: ignore[call-overload]
+        assert user.created_at == when and user.created_at.tzinfo is not None
