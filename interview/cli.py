@@ -1,0 +1,183 @@
+"""The `interview` command: serve, validate, sync, show, grade, bank-stats, users, optimize.
+
+`show` and `grade` are the stable grading seam: their flags and JSON fields do not change.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+import graders
+from interview import bank, db
+from interview.bank import BankError, LoadedQuestion
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+def main() -> None:
+    """Practice engine for machine-learning engineering interviews."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--multi-user", is_flag=True, help="Require sign-in (a deployed instance).")
+@click.option("--no-sync", is_flag=True, help="Do not sync the bundled bank on start.")
+def serve(host: str, port: int, multi_user: bool, no_sync: bool) -> None:
+    """Migrate the database, sync the bundled bank and serve the app."""
+    from werkzeug.serving import run_simple
+
+    from interview.web import create_app
+
+    engine = db.make_engine()
+    db.migrate(engine)
+    if not no_sync:
+        _sync_into(engine, None)
+    app = create_app({"ENGINE": engine, "MULTI_USER": multi_user})
+    click.echo(f"interview is ready at http://{host}:{port}/  (database: {engine.url.render_as_string(hide_password=True)})")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _sync_into(engine: Any, paths: list[str] | None) -> None:
+    from sqlmodel import Session
+
+    from interview.sync import sync_bank
+
+    loaded, problems = bank.load_bank(paths or None)
+    for p in problems:
+        click.echo(f"skipped: {p}", err=True)
+    with Session(engine, expire_on_commit=False) as session:
+        report = sync_bank(session, loaded)
+    click.echo(f"bank synced: {report.summary()}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--seeds", default=50, show_default=True, help="Variants checked per parameterised question.")
+@click.option("--json", "as_json", is_flag=True)
+def validate(paths: tuple[str, ...], seeds: int, as_json: bool) -> None:
+    """Check question files (default: the bundled bank); exit 1 listing every problem."""
+    from interview.validate import validate as run_validate
+
+    loaded, problems = run_validate(list(paths) or None, seeds)
+    if as_json:
+        _echo_json({"questions": len(loaded), "problems": [p.__dict__ for p in problems]})
+    else:
+        for p in problems:
+            click.echo(str(p))
+        click.echo(f"{len(loaded)} question(s) loaded, {len(problems)} problem(s)")
+    sys.exit(1 if problems else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+def sync(paths: tuple[str, ...]) -> None:
+    """Upsert the bank into the database by id and content hash."""
+    from sqlmodel import Session
+
+    from interview.sync import sync_bank
+
+    engine = db.make_engine()
+    db.migrate(engine)
+    loaded, problems = bank.load_bank(list(paths) or None)
+    if problems:
+        for p in problems:
+            click.echo(str(p), err=True)
+        _fail(f"{len(problems)} problem(s) in the bank; nothing synced (run `interview validate`)", 1)
+    with Session(engine, expire_on_commit=False) as session:
+        report = sync_bank(session, loaded)
+    for label in ("added", "changed", "retired"):
+        for qid in getattr(report, label):
+            click.echo(f"{label}: {qid}")
+    click.echo(report.summary())
+
+
+def resolve_question(ref: str) -> LoadedQuestion:
+    """A question file path, or an id from the bundled bank, or an id in the database."""
+    path = Path(ref)
+    if path.suffix in bank.SUFFIXES and path.exists():
+        return bank.load_file(path)
+    for f in bank.question_files([bank.default_bank_path()]):
+        if f.stem == ref:
+            return bank.load_file(f)
+    from sqlmodel import Session
+
+    from interview.models import Question
+
+    engine = db.make_engine()
+    if engine.url.get_backend_name() == "sqlite" and not Path(engine.url.database or "").exists():
+        raise LookupError(ref)
+    with Session(engine) as session:
+        row = session.get(Question, ref)
+        if row is None:
+            raise LookupError(ref)
+        return LoadedQuestion(bank.load_text(row.yaml_text, f"<database:{ref}>"), row.yaml_text, None)
+
+
+def _load_for_cli(ref: str) -> LoadedQuestion:
+    try:
+        return resolve_question(ref)
+    except LookupError:
+        _fail(f"no question '{ref}': give a bank id or a path to a .yaml file")
+    except BankError as exc:
+        _fail(f"the question does not load:\n{exc}")
+    raise AssertionError("unreachable")
+
+
+@main.command()
+@click.option("--question", "ref", required=True, help="Bank id or path to a question file.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True)
+def show(ref: str, seed: int, as_json: bool) -> None:
+    """Print the variant of a question for a seed."""
+    item = _load_for_cli(ref)
+    variant = graders.instantiate(item.question, seed)
+    if as_json:
+        out = variant.to_json()
+        out["data"] = {k: v for k, v in out["data"].items() if k in ("options", "multi", "unit", "percent", "schema", "rows", "starter", "function", "vars")}
+        out.update(title=item.question.title, kind=item.question.kind, area=item.question.area,
+                   topics=item.question.topics, difficulty=item.question.difficulty, time_limit=item.question.time_limit)
+        _echo_json(out)
+        return
+    q = item.question
+    click.echo(f"{q.title}  [{q.area} / {', '.join(q.topics)} / {q.kind} / difficulty {q.difficulty}]")
+    click.echo(variant.prompt.rstrip())
+    for opt in variant.data.get("options", []):
+        click.echo(f"  {opt['label']}. {opt['text']}")
+
+
+@main.command()
+@click.option("--question", "ref", required=True, help="Bank id or path to a question file.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--answer", default=None, help="The answer text.")
+@click.option("--answer-file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--json", "as_json", is_flag=True)
+def grade(ref: str, seed: int, answer: str | None, answer_file: str | None, as_json: bool) -> None:
+    """Grade an answer to the variant of a question for a seed."""
+    if (answer is None) == (answer_file is None):
+        _fail("give exactly one of --answer TEXT or --answer-file F")
+    if answer_file is not None:
+        answer = Path(answer_file).read_text(encoding="utf-8", errors="replace")
+    item = _load_for_cli(ref)
+    variant = graders.instantiate(item.question, seed)
+    result = graders.grade(item.question, variant, answer)
+    if as_json:
+        out = result.to_json()
+        out.update(question=item.question.id, seed=seed)
+        _echo_json(out)
+        return
+    click.echo(f"{result.verdict} ({result.score:.2f})")
+    for line in result.feedback:
+        click.echo(f"  {line}")

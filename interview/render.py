@@ -1,0 +1,43 @@
+"""Markdown to safe HTML for question texts.
+
+Math spans (`$...$`, `$$...$$`) are lifted out before Markdown so that `_` and `*` inside
+them are not read as emphasis, then put back escaped inside elements the math renderer
+finds. The HTML is sanitised with nh3 (an allow-list): question text, even an instructor's,
+can never inject script.
+"""
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+
+import markdown
+import nh3
+from markupsafe import Markup
+
+_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)(.+?)(?<![\s\\])\$", re.DOTALL)
+_TAGS = {
+    "p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote", "h3", "h4", "h5",
+    "table", "thead", "tbody", "tr", "th", "td", "span", "div", "hr", "a", "sub", "sup",
+}
+_ATTRIBUTES = {"span": {"class"}, "div": {"class"}, "code": {"class"}, "a": {"href", "title"},
+               "th": {"align"}, "td": {"align"}}
+
+
+@lru_cache(maxsize=4096)
+def markdown_html(text: str) -> Markup:
+    spans: list[str] = []
+
+    def lift(match: re.Match[str]) -> str:
+        display = match.group(1) is not None
+        body = match.group(1) if display else match.group(2)
+        cls = "math display" if display else "math inline"
+        spans.append(f'<span class="{cls}">{html.escape(body)}</span>')
+        return f"\x02{len(spans) - 1}\x03"
+
+    lifted = _MATH.sub(lift, text)
+    rendered = markdown.markdown(lifted, extensions=["fenced_code", "tables", "sane_lists"])
+    rendered = re.sub(r"\x02(\d+)\x03", lambda m: spans[int(m.group(1))], rendered)
+    clean = nh3.clean(rendered, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https"},
+                      link_rel="noopener noreferrer nofollow")
+    return Markup(clean)

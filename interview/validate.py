@@ -1,0 +1,71 @@
+"""`interview validate`: everything a question author can get wrong, found before learners do.
+
+Beyond the schema (the loader's job) it draws the parameters for many seeds, renders every
+text, and grades the reference answer of each variant, which must score 1.0.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import graders
+from graders import variants
+from graders.types import QuestionError
+from interview.bank import LoadedQuestion, Problem, load_bank
+
+DEFAULT_SEEDS = 50
+
+
+def seeds_to_check(item: LoadedQuestion, seeds: int) -> range:
+    """Questions whose variants never differ need one check (code runs in the sandbox: costly)."""
+    q = item.question
+    varies = bool(q.params) or (q.kind in ("choice", "multi") and q.spec.shuffle)
+    return range(seeds if varies else 1)
+
+
+def check_question(item: LoadedQuestion, seeds: int = DEFAULT_SEEDS) -> list[Problem]:
+    q = item.question
+    source = str(item.path) if item.path else q.id
+    problems: list[Problem] = []
+    unused = set(q.params) - _used_names(item)
+    if unused:
+        problems.append(Problem(source, "params", f"parameter(s) {', '.join(sorted(unused))} are never used"))
+    for seed in seeds_to_check(item, seeds):
+        try:
+            variant = graders.instantiate(q, seed)
+        except QuestionError as exc:
+            problems.append(Problem(source, _field_of(str(exc)), f"seed {seed}: {exc}"))
+            break
+        reference = graders.reference_answer(q, variant)
+        grade = graders.grade(q, variant, reference)
+        if grade.score < 1.0 and not grade.needs_self_rating:
+            detail = "; ".join(grade.feedback)[:300]
+            problems.append(Problem(source, "answer", f"seed {seed}: the reference answer grades {grade.score:.2f} ({grade.verdict}): {detail}"))
+            break
+    return problems
+
+
+def _used_names(item: LoadedQuestion) -> set[str]:
+    """Parameter names referenced anywhere in the file (texts, formulas, other params)."""
+    q = item.question
+    used: set[str] = set()
+    for text in [q.prompt, q.explanation, *q.hints]:
+        used |= variants.placeholders(text)
+    text = item.text
+    for name in q.params:
+        # a name used in a formula, an option text or a constraint counts as used
+        if text.count(name) > 1 or name in used:
+            used.add(name)
+    return used
+
+
+def _field_of(message: str) -> str:
+    head = message.split(":", 1)[0]
+    return head if head and " " not in head else "params"
+
+
+def validate(paths: Iterable[Path | str] | None = None, seeds: int = DEFAULT_SEEDS) -> tuple[list[LoadedQuestion], list[Problem]]:
+    loaded, problems = load_bank(paths)
+    for item in loaded:
+        problems += check_question(item, seeds)
+    return loaded, problems

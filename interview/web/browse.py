@@ -1,0 +1,57 @@
+"""Browse the bank by area and topic, open a question, answer a fresh variant."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from graders.topics import AREAS, TOPICS
+from interview import catalog
+from interview.web import get_session
+
+bp = Blueprint("browse", __name__, url_prefix="/questions")
+
+
+def index() -> Response:
+    return redirect(url_for("browse.listing"))
+
+
+@bp.get("/")
+def listing() -> str:
+    area = request.args.get("area") or None
+    topic = request.args.get("topic") or None
+    if area is not None and area not in AREAS:
+        abort(400, f"unknown area '{area}'")
+    if topic is not None and topic not in TOPICS:
+        abort(400, f"unknown topic '{topic}'")
+    rows = catalog.listing(get_session(), area, topic)
+    return render_template("browse/list.html", rows=rows, area=area, topic=topic, areas=AREAS, topics=TOPICS)
+
+
+@bp.route("/<question_id>", methods=["GET", "POST"])
+def question(question_id: str) -> str:
+    try:
+        row, spec = catalog.get(get_session(), question_id)
+    except catalog.NotFound:
+        abort(404, f"There is no question '{question_id}'.")
+    grade = None
+    answer = ""
+    if request.method == "POST":
+        try:
+            seed = int(request.form.get("seed", ""))
+        except ValueError:
+            abort(400, "The form's seed is missing or not a number.")
+        if not 0 <= seed < 2**31:
+            abort(400, "The form's seed is out of range.")
+        answer = _answer_from_form(spec.kind)
+        variant, grade = catalog.grade_answer(spec, seed, answer)
+    else:
+        seed = catalog.new_seed()
+        variant = catalog.variant_of(spec, seed)
+    return render_template("browse/question.html", row=row, spec=spec, variant=variant, seed=seed,
+                           grade=grade, answer=answer)
+
+
+def _answer_from_form(kind: str) -> str:
+    if kind == "multi":
+        return ", ".join(request.form.getlist("answer"))
+    return request.form.get("answer", "")
