@@ -65,7 +65,7 @@ def parse_number(text: str, allow_percent: bool = False) -> float:
         s, scale = s[:-1], 0.01
     if _THOUSANDS.match(s):
         s = s.replace(",", "")
-    elif "," in s:
+    elif "," in s and re.fullmatch(r"[+-]?[\d,.]+", s):
         raise NumberError(f"Could not read '{text.strip()}': write decimals with a point (0.5) and no other commas.")
     if _PLAIN.match(s):
         value = float(s)

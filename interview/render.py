@@ -33,11 +33,11 @@ def markdown_html(text: str) -> Markup:
         body = match.group(1) if display else match.group(2)
         cls = "math display" if display else "math inline"
         spans.append(f'<span class="{cls}">{html.escape(body)}</span>')
-        return f"\x02{len(spans) - 1}\x03"
+        return f"\ue000{len(spans) - 1}\ue001"
 
     lifted = _MATH.sub(lift, text)
     rendered = markdown.markdown(lifted, extensions=["fenced_code", "tables", "sane_lists"])
-    rendered = re.sub(r"\x02(\d+)\x03", lambda m: spans[int(m.group(1))], rendered)
+    rendered = re.sub(r"\ue000(\d+)\ue001", lambda m: spans[int(m.group(1))], rendered)
     clean = nh3.clean(rendered, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https"},
                       link_rel="noopener noreferrer nofollow")
     return Markup(clean)
