@@ -181,3 +181,74 @@ def grade(ref: str, seed: int, answer: str | None, answer_file: str | None, as_j
     click.echo(f"{result.verdict} ({result.score:.2f})")
     for line in result.feedback:
         click.echo(f"  {line}")
+
+
+@main.command("bank-stats")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True)
+def bank_stats(paths: tuple[str, ...], as_json: bool) -> None:
+    """Counts of the bank by area, topic, kind and difficulty, and the share parameterised."""
+    from interview.bankstats import bank_stats as compute
+
+    loaded, problems = bank.load_bank(list(paths) or None)
+    stats = compute([item.question for item in loaded])
+    if problems:
+        stats["problems"] = len(problems)
+    if as_json:
+        _echo_json(stats)
+        return
+    click.echo(f"{stats['total']} questions, {stats['parameterised_share']:.0%} parameterised")
+    for key in ("by_area", "by_kind", "by_difficulty"):
+        click.echo(f"\n{key.replace('_', ' ')}:")
+        for name, count in stats[key].items():
+            click.echo(f"  {name:<22} {count}")
+    click.echo("\nby area and topic:")
+    for area, topics in stats["by_area_topic"].items():
+        click.echo(f"  {area}: " + ", ".join(f"{t} {n}" for t, n in topics.items()))
+    click.echo("\nparameterised share by area:")
+    for area, share in stats["parameterised_by_area"].items():
+        click.echo(f"  {area:<22} {share:.0%}")
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--instructor", is_flag=True, help="Give the instructor role.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The password (asked for when not given).")
+def user_add(name: str, instructor: bool, password: str) -> None:
+    """Create an account."""
+    from sqlmodel import Session
+
+    from interview import accounts
+
+    engine = db.make_engine()
+    db.migrate(engine)
+    with Session(engine) as session:
+        try:
+            created = accounts.create_user(session, name, password, role="instructor" if instructor else "learner")
+        except accounts.AccountError as exc:
+            _fail(str(exc), 1)
+        click.echo(f"created {created.role} '{created.name}'")
+
+
+@main.command()
+@click.option("--user", "name", required=True, help="The learner whose history to fit.")
+def optimize(name: str) -> None:
+    """Fit personal FSRS parameters to a learner's review history."""
+    from sqlmodel import Session
+
+    from interview import optimizer
+
+    engine = db.make_engine()
+    db.migrate(engine)
+    with Session(engine) as session:
+        try:
+            params = optimizer.optimize_user(session, name)
+        except optimizer.OptimizerError as exc:
+            _fail(str(exc), 1)
+    click.echo("personal FSRS parameters saved: " + ", ".join(f"{p:.4f}" for p in params))
