@@ -58,8 +58,11 @@ def _sync_into(engine: Any, paths: list[str] | None) -> None:
     loaded, problems = bank.load_bank(paths or None)
     for p in problems:
         click.echo(f"skipped: {p}", err=True)
+    from interview.mock import ensure_formats
+
     with Session(engine, expire_on_commit=False) as session:
         report = sync_bank(session, loaded)
+        ensure_formats(session)
     click.echo(f"bank synced: {report.summary()}")
 
 
@@ -252,3 +255,64 @@ def optimize(name: str) -> None:
         except optimizer.OptimizerError as exc:
             _fail(str(exc), 1)
     click.echo("personal FSRS parameters saved: " + ", ".join(f"{p:.4f}" for p in params))
+
+
+def _user_by_name(session: Any, name: str) -> Any:
+    from sqlmodel import select
+
+    from interview.models import User
+
+    found = session.exec(select(User).where(User.name == name)).first()
+    if found is None:
+        _fail(f"no user '{name}'", 1)
+    return found
+
+
+@main.command("export")
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--all", "everything", is_flag=True, default=True, help="Every active question (default).")
+@click.option("--mine", "mine_of", default=None, metavar="NAME", help="Only questions authored by this user.")
+def export_cmd(dest: str, everything: bool, mine_of: str | None) -> None:
+    """Write questions from the database as bank files (`<area>/<id>.yaml`)."""
+    from sqlmodel import Session
+
+    from interview import authoring
+
+    engine = db.make_engine()
+    db.migrate(engine)
+    with Session(engine) as session:
+        author = _user_by_name(session, mine_of) if mine_of else None
+        with click.progressbar(length=1, label="exporting") as bar:
+            def progress(i: int, total: int, _qid: str) -> None:
+                bar.length = total
+                bar.update(1)
+
+            written = authoring.export_questions(session, Path(dest), author, progress)
+    click.echo(f"wrote {len(written)} question file(s) under {dest}")
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--user", "as_user", default=None, help="Record this user as the author.")
+def import_cmd(paths: tuple[str, ...], as_user: str | None) -> None:
+    """Import question files (folders or zips): everything validates first, or nothing is imported."""
+    from sqlmodel import Session
+
+    from interview import authoring
+
+    engine = db.make_engine()
+    db.migrate(engine)
+    with Session(engine) as session:
+        author = _user_by_name(session, as_user) if as_user else None
+        try:
+            with click.progressbar(length=1, label="checking and importing") as bar:
+                def progress(i: int, total: int, _qid: str) -> None:
+                    bar.length = total
+                    bar.update(1)
+
+                report = authoring.import_questions(session, [Path(p) for p in paths], author, progress)
+        except authoring.AuthoringError as exc:
+            for p in exc.problems:
+                click.echo(str(p), err=True)
+            _fail(f"{len(exc.problems)} problem(s); nothing was imported", 1)
+    click.echo(f"imported: added {len(report.added)}, changed {len(report.changed)}, unchanged {len(report.unchanged)}")

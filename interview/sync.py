@@ -20,10 +20,12 @@ class SyncReport:
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # ids taken by authored or imported questions
 
     def summary(self) -> str:
-        return (f"added {len(self.added)}, changed {len(self.changed)}, "
+        text = (f"added {len(self.added)}, changed {len(self.changed)}, "
                 f"unchanged {len(self.unchanged)}, retired {len(self.retired)}")
+        return text + (f", skipped {len(self.conflicts)} (id used by an authored question)" if self.conflicts else "")
 
 
 def apply_question(session: Session, item: LoadedQuestion, now: datetime, origin: str = "bank",
@@ -58,6 +60,10 @@ def sync_bank(session: Session, loaded: list[LoadedQuestion], now: datetime | No
     now = now or utcnow()
     report = SyncReport()
     for item in loaded:
+        row = session.get(Question, item.question.id)
+        if row is not None and row.origin != "bank":
+            report.conflicts.append(item.question.id)
+            continue
         getattr(report, apply_question(session, item, now)).append(item.question.id)
     present = {item.question.id for item in loaded}
     for row in session.exec(select(Question).where(Question.origin == "bank", Question.status == "active")).all():

@@ -1,0 +1,183 @@
+"""Authoring: instructors write questions as YAML in the browser, and move them as files.
+
+Nothing is saved that does not validate and whose reference answer does not grade 1.0 on
+every variant checked (code runs in the sandbox). Every save is a new version; history is
+kept, and learners' cards follow the question id, so they see the new version next time.
+Imports are all or nothing: every file is checked first and nothing is written if any fails.
+"""
+from __future__ import annotations
+
+import difflib
+import io
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sqlmodel import Session, select
+
+import graders
+from graders import Question as QuestionSpec, Variant
+from interview import bank
+from interview.bank import BankError, LoadedQuestion, Problem
+from interview.models import Question, QuestionVersion, User, utcnow
+from interview.sync import apply_question
+from interview.validate import check_question
+
+REFERENCE_SEEDS = 20
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+MAX_ZIP_FILES = 5000
+
+Progress = Callable[[int, int, str], None]
+
+
+class AuthoringError(Exception):
+    def __init__(self, problems: list[Problem], status: int = 400) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+        self.status = status
+
+
+def check(text: str, source: str = "editor", seeds: int = REFERENCE_SEEDS) -> tuple[LoadedQuestion | None, list[Problem]]:
+    """Validate YAML text and grade the reference answer on `seeds` variants."""
+    try:
+        question = bank.load_text(text, source)
+    except BankError as exc:
+        return None, exc.problems
+    item = LoadedQuestion(question, text, None)
+    return item, [Problem(source, p.field, p.message) for p in check_question(item, seeds)]
+
+
+def preview(question: QuestionSpec, seed: int) -> Variant:
+    return graders.instantiate(question, seed)
+
+
+def save(session: Session, author: User, text: str, now: datetime | None = None,
+         expected_id: str | None = None) -> Question:
+    """Save a new question or a new version of an authored one, after every check passes."""
+    item, problems = check(text)
+    if problems or item is None:
+        raise AuthoringError(problems)
+    qid = item.question.id
+    if expected_id is not None and qid != expected_id:
+        raise AuthoringError([Problem("editor", "id", f"the id must stay '{expected_id}' when editing; create a new question for a new id")])
+    existing = session.get(Question, qid)
+    if existing is not None and existing.origin == "bank":
+        raise AuthoringError([Problem("editor", "id", f"'{qid}' belongs to the bundled bank: edit its file, or choose another id")], 409)
+    apply_question(session, item, now or utcnow(), origin="authored", author_id=author.id)
+    session.commit()
+    row = session.get(Question, qid)
+    assert row is not None
+    return row
+
+
+def retire(session: Session, question_id: str, now: datetime | None = None) -> Question:
+    row = session.get(Question, question_id)
+    if row is None:
+        raise AuthoringError([Problem(question_id, "id", "no such question")], 404)
+    row.status, row.updated_at = "retired", now or utcnow()
+    session.add(row)
+    session.commit()
+    return row
+
+
+def history(session: Session, question_id: str) -> list[QuestionVersion]:
+    return list(session.exec(select(QuestionVersion).where(QuestionVersion.question_id == question_id)
+                             .order_by(QuestionVersion.version)).all())
+
+
+def diff(old: str, new: str, old_label: str = "before", new_label: str = "after") -> str:
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=old_label, tofile=new_label))
+
+
+def export_questions(session: Session, dest: Path, author: User | None = None,
+                     progress: Progress | None = None) -> list[Path]:
+    """Write questions as bank files (`<area>/<id>.yaml`); only `author`'s when given."""
+    stmt = select(Question).where(Question.status == "active")
+    if author is not None:
+        stmt = stmt.where(Question.author_id == author.id)
+    rows = session.exec(stmt.order_by(Question.area, Question.id)).all()
+    written = []
+    for i, row in enumerate(rows, 1):
+        path = dest / row.area / f"{row.id}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(row.yaml_text, encoding="utf-8")
+        written.append(path)
+        if progress:
+            progress(i, len(rows), row.id)
+    return written
+
+
+def _extract_zip(data: bytes, dest: Path) -> None:
+    """Unpack a zip of question files safely: no paths outside `dest`, bounded size and count."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise AuthoringError([Problem("upload", "", "not a zip file")]) from None
+    members = archive.infolist()
+    if len(members) > MAX_ZIP_FILES:
+        raise AuthoringError([Problem("upload", "", f"the zip holds more than {MAX_ZIP_FILES} files")])
+    if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+        raise AuthoringError([Problem("upload", "", f"the zip unpacks to more than {MAX_ZIP_BYTES // 2**20} MiB")])
+    root = dest.resolve()
+    for m in members:
+        target = (dest / m.filename).resolve()
+        if not str(target).startswith(str(root)) or m.filename.startswith("/"):
+            raise AuthoringError([Problem("upload", m.filename, "path escapes the archive")])
+        if m.is_dir():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(m) as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out)
+
+
+@dataclass
+class ImportReport:
+    added: list[str]
+    changed: list[str]
+    unchanged: list[str]
+
+
+def import_questions(session: Session, sources: Iterable[Path] | bytes, author: User | None,
+                     progress: Progress | None = None, seeds: int = REFERENCE_SEEDS) -> ImportReport:
+    """Validate every file first; import all of them or none (the error lists every problem)."""
+    with tempfile.TemporaryDirectory(prefix="interview-import-") as tmp:
+        if isinstance(sources, bytes):
+            _extract_zip(sources, Path(tmp))
+            paths: list[Path] = [Path(tmp)]
+        else:
+            paths = []
+            for p in sources:
+                if p.suffix == ".zip":
+                    sub = Path(tmp) / p.stem
+                    sub.mkdir()
+                    _extract_zip(p.read_bytes(), sub)
+                    paths.append(sub)
+                else:
+                    paths.append(p)
+        loaded, problems = bank.load_bank(paths)
+        total = len(loaded)
+        for i, item in enumerate(loaded, 1):
+            problems += check_question(item, seeds)
+            row = session.get(Question, item.question.id)
+            if row is not None and row.origin == "bank":
+                problems.append(Problem(str(item.path), "id", f"'{item.question.id}' belongs to the bundled bank"))
+            if progress:
+                progress(i, total * 2, item.question.id)
+        if not loaded and not problems:
+            problems.append(Problem("import", "", "no question files (.yaml) found"))
+        if problems:
+            raise AuthoringError(problems)
+        report = ImportReport([], [], [])
+        now = utcnow()
+        for i, item in enumerate(loaded, 1):
+            outcome = apply_question(session, item, now, origin="imported", author_id=author.id if author else None)
+            getattr(report, outcome).append(item.question.id)
+            if progress:
+                progress(total + i, total * 2, item.question.id)
+        session.commit()
+        return report
