@@ -1,0 +1,420 @@
+"""`code` questions: the learner writes a Python function; it runs against tests in the sandbox.
+
+One sandbox run per submission (starting a sandbox costs more than running a test): the
+harness (`graders/_harness.py`) forks a child per test with its own time limit and sends back
+only the returned values, serialised as JSON. Whether they are right is decided here, outside
+the sandbox, so expected values never reach the learner's process. Visible tests get full
+feedback (input, expected, got); hidden ones only counts and the first failing category.
+An optional complexity check times the function at growing sizes and speaks up only when the
+growth is clearly worse than expected.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import math
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from graders import sandbox
+from graders.types import Grade, Variant
+
+if TYPE_CHECKING:
+    from graders.question import Question
+
+MAX_TESTS = 40
+SHOW_CHARS = 300
+TOO_SLOW_CREDIT = 0.75
+TIMING_LIMIT = 1.0  # seconds per size in the complexity check (with make_input)
+
+
+def _check_defines(source: str, name: str, what: str) -> None:
+    """Parse (never run) author code and check it defines `name` at top level."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ValueError(f"{what} does not parse: line {exc.lineno}: {exc.msg}") from None
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    if name not in names:
+        raise ValueError(f"{what} does not define '{name}'")
+
+
+class TestCase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    __test__ = False  # not a pytest class
+
+    args: list[Any]
+    expected: Any
+
+
+class Tests(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    visible: list[TestCase] = Field(min_length=1)
+    hidden: list[TestCase] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_too_many(self) -> "Tests":
+        if len(self.visible) + len(self.hidden) > MAX_TESTS:
+            raise ValueError(f"at most {MAX_TESTS} tests in all")
+        return self
+
+
+GROWTH: dict[str, Any] = {
+    "1": lambda n: np.ones_like(n),
+    "log n": np.log,
+    "n": lambda n: n,
+    "n log n": lambda n: n * np.log(n),
+    "n^2": lambda n: n ** 2,
+    "n^3": lambda n: n ** 3,
+}
+ORDER = list(GROWTH)
+_ALIASES = {"o(1)": "1", "logn": "log n", "nlogn": "n log n", "n**2": "n^2", "n**3": "n^3", "n2": "n^2",
+            "n3": "n^3", "constant": "1", "linear": "n", "quadratic": "n^2", "cubic": "n^3"}
+
+
+class Complexity(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    make_input: str
+    sizes: list[int] = Field(min_length=3, max_length=8)
+    expected: str
+
+    @field_validator("expected", mode="before")
+    @classmethod
+    def _growth(cls, v: Any) -> str:
+        text = " ".join(str(v).strip().lower().split())
+        text = text.removeprefix("o(").removesuffix(")") if text.startswith("o(") else text
+        text = _ALIASES.get(text.replace(" ", ""), text)
+        if text not in GROWTH:
+            raise ValueError(f"expected growth must be one of {', '.join(ORDER)}")
+        return text
+
+    @field_validator("sizes")
+    @classmethod
+    def _increasing(cls, v: list[int]) -> list[int]:
+        if any(b <= a for a, b in zip(v, v[1:])) or v[0] < 2:
+            raise ValueError("sizes must be increasing and at least 2")
+        if v[-1] / v[0] < 8:
+            raise ValueError("sizes must span at least a factor of 8 to show growth")
+        return v
+
+    @field_validator("make_input")
+    @classmethod
+    def _defines(cls, v: str) -> str:
+        _check_defines(v, "make_input", "complexity.make_input")
+        return v
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    function: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    starter: str = ""
+    reference: str
+    tests: Tests
+    compare: Literal["exact", "close", "unordered"] = "exact"
+    rtol: float = Field(1e-6, ge=0, le=0.5)
+    atol: float = Field(1e-9, ge=0)
+    array_args: bool = False
+    test_time_limit: float = Field(2.0, gt=0, le=10)
+    memory_mb: int = Field(512, ge=256, le=4096)
+    complexity: Complexity | None = None
+
+    @model_validator(mode="after")
+    def _sources(self) -> "Answer":
+        _check_defines(self.reference, self.function, "reference")
+        if self.starter.strip():
+            try:
+                ast.parse(self.starter)
+            except SyntaxError as exc:
+                raise ValueError(f"starter does not parse: line {exc.lineno}: {exc.msg}") from None
+        return self
+
+
+def prepare(question: "Question", params: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    spec: Answer = question.spec
+    return {"function": spec.function, "starter": spec.starter,
+            "visible": [{"args": t.args, "expected": t.expected} for t in spec.tests.visible],
+            "hidden_count": len(spec.tests.hidden), "compare": spec.compare}
+
+
+def reference_answer(question: "Question", variant: Variant) -> str:
+    return question.spec.reference
+
+
+@lru_cache(maxsize=1)
+def _harness_source() -> str:
+    return (Path(__file__).with_name("_harness.py")).read_text()
+
+
+# --- comparison (outside the sandbox) ---------------------------------------------------------
+
+def _normal(x: Any) -> Any:
+    """Expected values in the shape the harness sends: tuples -> lists, arrays -> lists."""
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (list, tuple)):
+        return [_normal(v) for v in x]
+    if isinstance(x, dict):
+        return {"__dict__": [[_normal(k), _normal(v)] for k, v in x.items()]}
+    return x
+
+
+def _exact(got: Any, exp: Any) -> bool:
+    if isinstance(got, bool) or isinstance(exp, bool):
+        return type(got) is type(exp) and got == exp
+    if isinstance(got, (int, float)) and isinstance(exp, (int, float)):
+        both_nan = isinstance(got, float) and isinstance(exp, float) and math.isnan(got) and math.isnan(exp)
+        return both_nan or got == exp
+    if isinstance(got, list) and isinstance(exp, list):
+        return len(got) == len(exp) and all(_exact(g, e) for g, e in zip(got, exp))
+    if isinstance(got, dict) and isinstance(exp, dict):
+        return _dict_eq(got, exp, _exact)
+    return type(got) is type(exp) and got == exp
+
+
+def _close(got: Any, exp: Any, rtol: float, atol: float) -> bool:
+    if isinstance(got, bool) or isinstance(exp, bool):
+        return got == exp and isinstance(got, bool) == isinstance(exp, bool)
+    if isinstance(got, (int, float)) and isinstance(exp, (int, float)):
+        if math.isnan(got) or math.isnan(exp):
+            return math.isnan(got) and math.isnan(exp)
+        if math.isinf(got) or math.isinf(exp):
+            return got == exp
+        return abs(got - exp) <= atol + rtol * abs(exp)
+    if isinstance(got, list) and isinstance(exp, list):
+        return len(got) == len(exp) and all(_close(g, e, rtol, atol) for g, e in zip(got, exp))
+    if isinstance(got, dict) and isinstance(exp, dict):
+        return _dict_eq(got, exp, lambda a, b: _close(a, b, rtol, atol))
+    return type(got) is type(exp) and got == exp
+
+
+def _dict_eq(got: dict, exp: dict, eq: Any) -> bool:
+    g, e = got.get("__dict__"), exp.get("__dict__")
+    if g is None or e is None or len(g) != len(e):
+        return False
+    gm = {json.dumps(k, sort_keys=True): v for k, v in g}
+    em = {json.dumps(k, sort_keys=True): v for k, v in e}
+    return gm.keys() == em.keys() and all(eq(gm[k], em[k]) for k in em)
+
+
+def _unordered(got: Any, exp: Any) -> bool:
+    if not isinstance(got, list) or not isinstance(exp, list):
+        return _exact(got, exp)
+    key = lambda v: json.dumps(v, sort_keys=True)  # noqa: E731 - hashable canonical form
+    return Counter(map(key, got)) == Counter(map(key, exp))
+
+
+def matches(got: Any, expected: Any, spec: Answer) -> bool:
+    """Whether a returned value (as JSON data) matches the expected one under the spec's mode."""
+    exp = _normal(expected)
+    if spec.compare == "close":
+        return _close(got, exp, spec.rtol, spec.atol)
+    if spec.compare == "unordered":
+        return _unordered(got, exp)
+    return _exact(got, exp)
+
+
+def _show(x: Any) -> str:
+    if isinstance(x, dict) and "__object__" in x:
+        text = f"a {x['__object__']} object ({x.get('repr', '')})"
+    elif isinstance(x, dict) and "__dict__" in x:
+        text = "{" + ", ".join(f"{_show(k)}: {_show(v)}" for k, v in x["__dict__"]) + "}"
+    else:
+        text = json.dumps(x) if not isinstance(x, float) else repr(x)
+    return text if len(text) <= SHOW_CHARS else text[:SHOW_CHARS] + "…"
+
+
+def _call_text(function: str, args: list[Any]) -> str:
+    return f"{function}({', '.join(_show(_normal(a)) for a in args)})"
+
+
+# --- complexity -------------------------------------------------------------------------------
+
+MIN_SECONDS = 5e-4  # below this a timing is mostly call overhead and noise
+MARGIN = 0.5  # how far (in log-log slope) above the expected growth counts as clearly slower
+
+
+def _slope(name: str, n0: float, n1: float) -> float:
+    """The log-log slope of a growth model between two sizes (n log n is a bit above 1)."""
+    f = GROWTH[name]
+    return math.log(float(f(np.float64(n1))) / float(f(np.float64(n0)))) / math.log(n1 / n0)
+
+
+def judge_growth(sizes: list[int], seconds: list[float | None], expected: str,
+                 budget: float) -> tuple[str | None, bool]:
+    """(growth that fits the timings or None if inconclusive, whether clearly slower than expected).
+
+    The observed log-log slope is fitted over the timings above MIN_SECONDS (constant call
+    overhead and noise only flatten it, so errors lean towards "not slower"). A size that ran
+    out of time counts as a lower bound: `budget` seconds at least. A verdict needs the
+    slope to exceed the expected model's by MARGIN (e.g. n^1.5 against n), so noise of tens
+    of percent per timing never flips it; n against n log n is never called.
+    """
+    measured = [(n, t) for n, t in zip(sizes, seconds) if t is not None and t >= MIN_SECONDS]
+    timed_out = [n for n, t in zip(sizes, seconds) if t is None]
+    slope: float | None = None
+    lower_bound = False
+    if len(measured) >= 2 and measured[-1][0] / measured[0][0] >= 4:
+        x = np.log([m[0] for m in measured])
+        y = np.log([m[1] for m in measured])
+        slope = float(np.polyfit(x, y, 1)[0])
+        n0, n1 = measured[0][0], measured[-1][0]
+    if timed_out:
+        base = [(n, t) for n, t in zip(sizes, seconds) if t is not None and n < timed_out[0]]
+        if base:
+            nb, tb = base[-1]
+            lb = math.log(budget / max(tb, 1e-6)) / math.log(timed_out[0] / nb)
+            if slope is None or lb > slope:
+                slope, lower_bound, n0, n1 = lb, True, nb, timed_out[0]
+    if slope is None:
+        return None, False
+    model_slopes = {name: _slope(name, n0, n1) for name in ORDER}
+    if lower_bound:
+        fitting = [name for name in ORDER if model_slopes[name] <= slope + 0.25]
+        best = fitting[-1] if fitting else ORDER[0]
+    else:
+        best = min(ORDER, key=lambda k: abs(model_slopes[k] - slope))
+    clear = slope >= model_slopes[expected] + MARGIN and ORDER.index(best) > ORDER.index(expected)
+    return best, clear
+
+
+# --- grading ----------------------------------------------------------------------------------
+
+def run_submission(spec: Answer, source: str) -> tuple[sandbox.Result, dict[str, Any] | None]:
+    """One sandbox run for all tests (and timings); the report if the harness delivered one."""
+    tests = list(spec.tests.visible) + list(spec.tests.hidden)
+    nonce = sandbox.new_nonce()
+    job: dict[str, Any] = {
+        "nonce": nonce, "source": source, "function": spec.function, "tests": [t.args for t in tests],
+        "show_output": [True] * len(spec.tests.visible) + [False] * len(spec.tests.hidden),
+        "array_args": spec.array_args, "test_time_limit": spec.test_time_limit,
+    }
+    wall = 2.0 + spec.test_time_limit * len(tests)
+    if spec.complexity:
+        job.update(make_input=spec.complexity.make_input, sizes=spec.complexity.sizes, time_budget=0.05,
+                   timing_limit=TIMING_LIMIT)
+        wall += TIMING_LIMIT * len(spec.complexity.sizes)
+    limits = sandbox.Limits(wall_seconds=wall, cpu_seconds=int(math.ceil(spec.test_time_limit)) + 2,
+                            memory_mb=spec.memory_mb, output_bytes=256 * 1024)
+    result = sandbox.run(_harness_source(), stdin=json.dumps(job).encode(), limits=limits, report=True)
+    report = None
+    if result.report:
+        try:
+            data = json.loads(result.report)
+            if isinstance(data, dict) and data.get("nonce") == nonce:
+                report = data
+        except ValueError:
+            report = None
+    return result, report
+
+
+_CATEGORY = {"wrong": "wrong answer", "error": "runtime error", "timeout": "time limit exceeded",
+             "memory": "memory limit exceeded", "crash": "crashed"}
+
+
+def _outcome(r: dict[str, Any], expected: Any, spec: Answer) -> str:
+    status = r.get("status")
+    if status == "ok":
+        return "passed" if matches(r.get("value"), expected, spec) else "wrong"
+    return status if status in _CATEGORY else "crash"
+
+
+def _error_text(r: dict[str, Any]) -> str:
+    status = r.get("status")
+    if status == "error":
+        where = f" (line {r['line']}: `{r['text']}`)" if r.get("line") else ""
+        msg = f": {r['message']}" if r.get("message") else ""
+        return f"{r.get('type', 'Error')}{msg}{where}"
+    if status == "timeout":
+        return f"took longer than the time limit ({r.get('seconds', 0):.1f} s)"
+    if status == "memory":
+        return "ran out of memory"
+    return f"crashed ({r.get('message', 'no result')})"
+
+
+def grade(question: "Question", variant: Variant, answer: str) -> Grade:
+    spec: Answer = question.spec
+    if not answer.strip():
+        return Grade.invalid("The answer is empty: write the function.")
+    result, report = run_submission(spec, answer)
+    if result.status == "blocked":
+        return Grade.invalid(result.message)
+    if report is None:
+        reason = {"timeout": "the run took too long as a whole", "memory_limit": "it ran out of memory",
+                  "output_limit": "it printed too much"}.get(result.status, "the program ended the test run early")
+        return Grade.from_score(0.0, [f"Your code could not be tested: {reason}. {result.message}".strip()],
+                                status=result.status if result.status != "ok" else "runtime_error")
+    if "syntax_error" in report:
+        se = report["syntax_error"]
+        where = f"line {se['line']}" + (f": `{se['text'].strip()}`" if se.get("text") else "") if se.get("line") else "your code"
+        return Grade.from_score(0.0, [f"Syntax error at {where}: {se['message']}."], status="runtime_error",
+                                line=se.get("line"))
+    results: list[dict[str, Any]] = report.get("results", [])
+    if results and results[-1].get("status") == "missing":
+        return Grade.from_score(0.0, [f"Your code does not define a function named `{spec.function}`."],
+                                status="runtime_error")
+    tests = list(spec.tests.visible) + list(spec.tests.hidden)
+    n_vis = len(spec.tests.visible)
+    feedback: list[str] = []
+    rows: list[dict[str, Any]] = []
+    outcomes = []
+    for i, test in enumerate(tests):
+        r = results[i] if i < len(results) else {"status": "crash", "message": "not run"}
+        outcome = _outcome(r, test.expected, spec)
+        outcomes.append(outcome)
+        if i < n_vis:
+            row = {"test": i + 1, "status": outcome, "input": _call_text(spec.function, test.args),
+                   "expected": _show(_normal(test.expected)), "seconds": round(float(r.get("seconds") or 0), 4)}
+            if r.get("status") == "ok":
+                row["got"] = _show(r.get("value"))
+            if r.get("output"):
+                row["output"] = r["output"]
+            rows.append(row)
+            if outcome == "wrong":
+                feedback.append(f"Test {i + 1}: {row['input']} returned {row['got']}, expected {row['expected']}.")
+            elif outcome != "passed":
+                feedback.append(f"Test {i + 1}: {row['input']} {_error_text(r)}.")
+    vis_pass = sum(o == "passed" for o in outcomes[:n_vis])
+    hid = outcomes[n_vis:]
+    hid_pass = sum(o == "passed" for o in hid)
+    passed = vis_pass + hid_pass
+    summary = f"Visible tests: {vis_pass} of {n_vis} passed."
+    if hid:
+        first_bad = next((o for o in hid if o != "passed"), None)
+        summary += f" Hidden tests: {hid_pass} of {len(hid)} passed" + (
+            f"; first failure: {_CATEGORY.get(first_bad, first_bad)}." if first_bad else ".")
+    feedback.insert(0, summary)
+    score = passed / len(tests)
+    details: dict[str, Any] = {"status": "passed" if passed == len(tests) else _status_of(outcomes),
+                               "passed": passed, "total": len(tests), "tests": rows,
+                               "hidden": {"passed": hid_pass, "total": len(hid)}}
+    if spec.complexity and "timings" in report:
+        timings = report["timings"]
+        sizes = [t["n"] for t in timings]
+        secs = [t["seconds"] if t["status"] == "ok" else None for t in timings]
+        if len(timings) < len(spec.complexity.sizes) and timings and timings[-1]["status"] != "timeout":
+            secs = secs[:-1]
+            sizes = sizes[:-1]
+        best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT)
+        details["complexity"] = {"sizes": sizes, "seconds": secs, "fit": best, "expected": spec.complexity.expected,
+                                 "too_slow": slow}
+        if slow:
+            feedback.append(f"Correct, but the running time grows like {best}; expected {spec.complexity.expected}.")
+            score = min(score, TOO_SLOW_CREDIT)
+    return Grade.from_score(score, feedback, **details)
+
+
+def _status_of(outcomes: list[str]) -> str:
+    first = next(o for o in outcomes if o != "passed")
+    return {"wrong": "wrong_answer", "error": "runtime_error", "timeout": "timeout", "memory": "memory_limit",
+            "crash": "runtime_error"}.get(first, "runtime_error")
