@@ -122,7 +122,12 @@ def _child(job, code, lines, task):
 def _run_task(job, code, lines, task, limit, show_output):
     res_r, res_w = os.pipe()
     out_r, out_w = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # e.g. the learner's leftover processes used up the process limit
+        for fd in (res_r, res_w, out_r, out_w):
+            os.close(fd)
+        return {"status": "crash", "message": f"could not start the test ({exc.strerror})", "output": ""}
     if pid == 0:  # child
         try:
             os.close(res_r)

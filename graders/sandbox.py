@@ -248,13 +248,14 @@ def _set_rlimits(limits: Limits) -> None:  # fallback when prlimit(1) is missing
 # --- running ---------------------------------------------------------------------------------
 
 def run(source: str, *, stdin: bytes = b"", limits: Limits | None = None, args: list[str] | None = None,
-        report: bool = False, unsafe_plain: bool = False) -> Result:
+        report: bool = False, ro_binds: dict[str, str] | None = None, unsafe_plain: bool = False) -> Result:
     """Run Python `source` (as `python3 -c source args...`) in the sandbox; never raises on bad code.
 
     With `report=True` the program gets a pipe whose fd number is in `argv[1]`; what it writes
     there comes back as `Result.report` (the code and SQL harnesses use it as a channel that
     the graded code does not share). `unsafe_plain=True` skips bwrap (benchmarks and the
-    INTERVIEW_UNSAFE_LOCAL_CODE=1 fallback only).
+    INTERVIEW_UNSAFE_LOCAL_CODE=1 fallback only). `ro_binds` maps host paths to paths inside,
+    mounted read-only (data files a program may read; ignored by the plain backend).
     """
     limits = limits or Limits()
     if len(source.encode()) > MAX_SOURCE_BYTES:
@@ -267,15 +268,17 @@ def run(source: str, *, stdin: bytes = b"", limits: Limits | None = None, args: 
                           "Install it (apt-get install -y bubblewrap), or set INTERVIEW_UNSAFE_LOCAL_CODE=1 "
                           "to run code unsandboxed (single user, own code only).", backend="none")
         backend = "plain"
-    result = _run_once(source, stdin, limits, args or [], report, backend)
+    binds = dict(ro_binds or {})
+    result = _run_once(source, stdin, limits, args or [], report, backend, binds)
     if (backend == "bwrap" and result.status == "runtime_error" and result.stderr.startswith("bwrap:")
             and ("fork" in result.stderr or "Resource temporarily" in result.stderr or "clone" in result.stderr)):
         time.sleep(0.2)  # another sandbox's fork bomb is being torn down (shared NPROC budget)
-        result = _run_once(source, stdin, limits, args or [], report, backend)
+        result = _run_once(source, stdin, limits, args or [], report, backend, binds)
     return result
 
 
-def _run_once(source: str, stdin: bytes, limits: Limits, args: list[str], report: bool, backend: str) -> Result:
+def _run_once(source: str, stdin: bytes, limits: Limits, args: list[str], report: bool, backend: str,
+              binds: dict[str, str]) -> Result:
     site = numpy_site()
     report_r = report_w = -1
     if report:
@@ -287,6 +290,9 @@ def _run_once(source: str, stdin: bytes, limits: Limits, args: list[str], report
     if backend == "bwrap":
         python = "/usr/bin/python3"
         argv = _bwrap_argv(limits, site)
+        for host_path, inside in binds.items():
+            argv += ["--ro-bind", host_path, inside]
+        argv += ["--remount-ro", "/"]  # the sandbox's own root tmpfs: only /tmp is writable
         for name, value in _env(SITE_IN_SANDBOX if site else None).items():
             argv += ["--setenv", name, value]
         argv += [python, "-c", source, *extra, *args]
