@@ -319,7 +319,8 @@ def run_submission(spec: Answer, source: str) -> tuple[sandbox.Result, dict[str,
 
 
 _CATEGORY = {"wrong": "wrong answer", "error": "runtime error", "timeout": "time limit exceeded",
-             "memory": "memory limit exceeded", "crash": "crashed"}
+             "memory": "memory limit exceeded", "crash": "crashed", "output": "printed too much output",
+             "skipped": "not run after repeated timeouts"}
 
 
 def _outcome(r: dict[str, Any], expected: Any, spec: Answer) -> str:
@@ -339,6 +340,10 @@ def _error_text(r: dict[str, Any]) -> str:
         return f"took longer than the time limit ({r.get('seconds', 0):.1f} s)"
     if status == "memory":
         return "ran out of memory"
+    if status == "output":
+        return "printed too much output"
+    if status == "skipped":
+        return "was not run: earlier tests ran out of time"
     return f"crashed ({r.get('message', 'no result')})"
 
 
@@ -417,4 +422,4 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
 def _status_of(outcomes: list[str]) -> str:
     first = next(o for o in outcomes if o != "passed")
     return {"wrong": "wrong_answer", "error": "runtime_error", "timeout": "timeout", "memory": "memory_limit",
-            "crash": "runtime_error"}.get(first, "runtime_error")
+            "crash": "runtime_error", "output": "output_limit", "skipped": "timeout"}.get(first, "runtime_error")

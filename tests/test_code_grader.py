@@ -1,0 +1,268 @@
+"""The `code` kind: right, equivalent, wrong, malformed and hostile answers, all in the sandbox."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from pydantic import ValidationError
+
+import graders
+from graders import code, sandbox
+from interview import bank
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(autouse=True)
+def _needs_bwrap() -> None:
+    if not sandbox.available():
+        if IN_CI:
+            pytest.fail("bubblewrap (/usr/bin/bwrap) is required under CI=true")
+        pytest.skip("bubblewrap is not installed")
+
+
+TWO_SUM = """\
+id: two-sum-indices
+title: Two sum
+area: coding
+topics: [hashing]
+difficulty: 2
+kind: code
+time_limit: 900
+prompt: Write `two_sum(nums, target)` returning the indices [i, j] (i < j) of the pair adding up to target.
+answer:
+  function: two_sum
+  starter: |
+    def two_sum(nums, target):
+        pass
+  reference: |
+    def two_sum(nums, target):
+        seen = {}
+        for j, x in enumerate(nums):
+            if target - x in seen:
+                return [seen[target - x], j]
+            seen[x] = j
+  tests:
+    visible:
+      - {args: [[2, 7, 11, 15], 9], expected: [0, 1]}
+      - {args: [[3, 2, 4], 6], expected: [1, 2]}
+    hidden:
+      - {args: [[-1, -2, -3, -4, -5], -8], expected: [2, 4]}
+      - {args: [[0, 4, 3, 0], 0], expected: [0, 3]}
+      - {args: [[5, 75, 25], 100], expected: [1, 2]}
+  test_time_limit: 1
+%s
+explanation: "One pass with a dict from value to index: linear time and space."
+"""
+
+COMPLEXITY = """\
+  complexity:
+    make_input: |
+      def make_input(n):
+          return [list(range(n)), 2 * n - 3]
+    sizes: [1000, 4000, 16000, 64000]
+    expected: n
+"""
+
+QUADRATIC = """\
+def two_sum(nums, target):
+    for i in range(len(nums)):
+        for j in range(i + 1, len(nums)):
+            if nums[i] + nums[j] == target:
+                return [i, j]
+"""
+
+
+def load(text: str):
+    q = bank.load_text(text)
+    return q, graders.instantiate(q, 7)
+
+
+@pytest.fixture(scope="module")
+def two_sum():
+    return load(TWO_SUM % "")
+
+
+def test_reference_passes_and_variant_shows_visible_tests(two_sum) -> None:
+    q, v = two_sum
+    g = graders.grade(q, v, graders.reference_answer(q, v))
+    assert (g.score, g.verdict) == (1.0, "correct"), g.feedback
+    assert g.details["passed"] == g.details["total"] == 5
+    assert v.data["hidden_count"] == 3 and len(v.data["visible"]) == 2
+    assert "expected" not in str(v.data.get("hidden", ""))
+
+
+def test_equivalent_but_different_solution(two_sum) -> None:
+    q, v = two_sum
+    src = "def two_sum(nums, target):\n    return next([i, j] for j in range(len(nums)) for i in range(j)\n" \
+          "                if nums[i] + nums[j] == target)\n"
+    assert graders.grade(q, v, src).score == 1.0
+    tuple_src = "def two_sum(nums, target):\n    d = {}\n    for j, x in enumerate(nums):\n" \
+                "        if target - x in d: return (d[target - x], j)\n        d[x] = j\n"
+    assert graders.grade(q, v, tuple_src).score == 1.0  # tuples compare as lists
+
+
+def test_wrong_answer_feedback_shows_visible_but_not_hidden(two_sum) -> None:
+    q, v = two_sum
+    g = graders.grade(q, v, "def two_sum(nums, target):\n    return [0, 1]\n")
+    assert g.verdict == "partial" and g.score == pytest.approx(1 / 5)
+    text = " ".join(g.feedback)
+    assert "two_sum([3, 2, 4], 6) returned [0, 1], expected [1, 2]" in text
+    assert "Hidden tests: 0 of 3 passed; first failure: wrong answer" in text
+    assert "[2, 4]" not in text and "-8" not in text  # hidden inputs and outputs stay hidden
+    assert g.details["status"] == "wrong_answer"
+
+
+def test_exception_points_at_the_learners_line(two_sum) -> None:
+    q, v = two_sum
+    src = "def helper(xs):\n    return xs[99]\n\ndef two_sum(nums, target):\n    return helper(nums)\n"
+    g = graders.grade(q, v, src)
+    assert g.score == 0.0
+    assert "IndexError: list index out of range (line 2: `return xs[99]`)" in g.feedback[1]
+    assert "_harness" not in " ".join(g.feedback)
+
+
+def test_malformed_answers(two_sum) -> None:
+    q, v = two_sum
+    g = graders.grade(q, v, "def two_sum(nums, target)\n    return []\n")
+    assert g.score == 0.0 and "Syntax error at line 1" in g.feedback[0]
+    g = graders.grade(q, v, "def twosum(nums, target):\n    return [0, 1]\n")
+    assert "does not define a function named `two_sum`" in g.feedback[0]
+    assert graders.grade(q, v, "   ").verdict == "invalid"
+    g = graders.grade(q, v, "two_sum = 3\n")
+    assert "does not define a function named `two_sum`" in g.feedback[0]
+    g = graders.grade(q, v, "def two_sum(nums, target):\n    return {1, 2}.__iter__()\n")
+    assert g.score == 0.0 and "set_iterator" in " ".join(g.feedback)
+
+
+def test_one_slow_test_does_not_hide_the_others(two_sum) -> None:
+    q, v = two_sum
+    src = "def two_sum(nums, target):\n    if target == 6:\n        while True: pass\n" \
+          "    d = {}\n    for j, x in enumerate(nums):\n        if target - x in d: return [d[target - x], j]\n" \
+          "        d[x] = j\n"
+    start = time.perf_counter()
+    g = graders.grade(q, v, src)
+    assert time.perf_counter() - start < 4
+    assert g.score == pytest.approx(4 / 5)
+    assert "took longer than the time limit" in " ".join(g.feedback)
+
+
+def test_printing_is_shown_for_visible_tests(two_sum) -> None:
+    q, v = two_sum
+    g = graders.grade(q, v, "def two_sum(nums, target):\n    print('debug', len(nums))\n    return [0, 1]\n")
+    assert g.details["tests"][0]["output"] == "debug 4\n"
+
+
+def test_close_unordered_and_array_args() -> None:
+    base = TWO_SUM.replace("function: two_sum", "function: f").replace("two_sum(nums, target)", "f(xs)")
+    close = base.replace("""  tests:
+    visible:
+      - {args: [[2, 7, 11, 15], 9], expected: [0, 1]}
+      - {args: [[3, 2, 4], 6], expected: [1, 2]}
+    hidden:
+      - {args: [[-1, -2, -3, -4, -5], -8], expected: [2, 4]}
+      - {args: [[0, 4, 3, 0], 0], expected: [0, 3]}
+      - {args: [[5, 75, 25], 100], expected: [1, 2]}""", """  tests:
+    visible:
+      - {args: [[1, 2, 3]], expected: [0.1666666667, 0.3333333333, 0.5]}
+      - {args: [[[1, 1], [1, 3]]], expected: [[0.5, 0.5], [0.25, 0.75]]}""")
+    close = close.replace("""  reference: |
+    def f(xs):
+        seen = {}
+        for j, x in enumerate(nums):
+            if target - x in seen:
+                return [seen[target - x], j]
+            seen[x] = j""", """  reference: |
+    def f(xs):
+        return xs / xs.sum(axis=-1, keepdims=True)""")
+    close = close.replace("  test_time_limit: 1", "  test_time_limit: 2\n  compare: close\n  rtol: 1.0e-6\n  array_args: true")
+    q, v = load(close % "")
+    assert graders.grade(q, v, graders.reference_answer(q, v)).score == 1.0
+    g = graders.grade(q, v, "import numpy as np\ndef f(xs):\n    return np.round(xs / xs.sum(axis=-1, keepdims=True), 2)\n")
+    assert g.score == 0.5  # rounding to 2 decimals breaks [1/6, 1/3, 1/2] but not [[.5, .5], [.25, .75]]
+    assert "returned [0.17, 0.33, 0.5]" in g.feedback[1]
+    unordered = TWO_SUM.replace("  test_time_limit: 1", "  test_time_limit: 1\n  compare: unordered")
+    q, v = load(unordered % "")
+    g = graders.grade(q, v, "def two_sum(nums, target):\n    d = {}\n    for j, x in enumerate(nums):\n"
+                            "        if target - x in d: return [j, d[target - x]]\n        d[x] = j\n")
+    assert g.score == 1.0
+
+
+def test_complexity_check_flags_quadratic_only() -> None:
+    q, v = load(TWO_SUM % COMPLEXITY)
+    g = graders.grade(q, v, graders.reference_answer(q, v))
+    assert g.score == 1.0 and not g.details["complexity"]["too_slow"], g.details
+    g = graders.grade(q, v, QUADRATIC)
+    assert g.score == code.TOO_SLOW_CREDIT and g.verdict == "partial"
+    assert "grows like n^2; expected n" in g.feedback[-1]
+
+
+def test_judge_growth_needs_a_clear_margin() -> None:
+    sizes = [1000, 4000, 16000, 64000]
+    assert code.judge_growth(sizes, [0.001, 0.0042, 0.017, 0.075], "n", 1.0) == ("n", False)
+    assert code.judge_growth(sizes, [0.001, 0.0045, 0.02, 0.09], "n", 1.0)[1] is False  # n log n-ish: no verdict
+    best, slow = code.judge_growth(sizes, [0.001, 0.016, 0.25, None], "n", 1.0)
+    assert (best, slow) == ("n^2", True)
+    assert code.judge_growth(sizes, [1e-5, 2e-5, 4e-5, 9e-5], "1", 1.0) == (None, False)  # all noise
+    assert code.judge_growth(sizes, [0.001, 0.016, 0.25, 4.0], "n^2", 1.0)[1] is False
+
+
+def test_invalid_question_specs() -> None:
+    with pytest.raises(ValidationError, match="does not define 'two_sum'"):
+        code.Answer.model_validate({"function": "two_sum", "reference": "def other(): pass",
+                                    "tests": {"visible": [{"args": [], "expected": 1}]}})
+    with pytest.raises(ValidationError, match="growth"):
+        code.Complexity.model_validate({"make_input": "def make_input(n): return [n]", "sizes": [10, 100, 1000],
+                                        "expected": "n!"})
+    spec = code.Complexity.model_validate({"make_input": "def make_input(n): return [n]",
+                                           "sizes": [10, 100, 1000], "expected": "O(n log n)"})
+    assert spec.expected == "n log n"
+
+
+# --- hostile answers ------------------------------------------------------------------------
+
+HOSTILE = {
+    "fork bomb": "import os\ndef two_sum(nums, target):\n    while True:\n        try: os.fork()\n        except OSError: pass\n",
+    "memory bomb": "def two_sum(nums, target):\n    xs = []\n    while True: xs.append(b'x' * 10**7)\n",
+    "sleep": "import time\ndef two_sum(nums, target):\n    time.sleep(100)\n",
+    "stdout flood": "import sys\ndef two_sum(nums, target):\n    while True: sys.stdout.write('x' * 65536)\n",
+    "kill the harness": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef two_sum(nums, target):\n    return [0, 1]\n",
+    "kill everything": "import os, signal\ndef two_sum(nums, target):\n    os.kill(-1, signal.SIGKILL)\n",
+    "segfault": "import ctypes\ndef two_sum(nums, target):\n    ctypes.string_at(0)\n",
+    "exit": "import sys\ndef two_sum(nums, target):\n    sys.exit(0)\n",
+    "os._exit": "import os\ndef two_sum(nums, target):\n    os._exit(0)\n",
+    "recursion": "def two_sum(nums, target):\n    return two_sum(nums, target)\n",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_answers_score_zero_and_end(two_sum, name: str) -> None:
+    q, v = two_sum
+    start = time.perf_counter()
+    g = graders.grade(q, v, HOSTILE[name])
+    assert time.perf_counter() - start < 12
+    assert g.score == 0.0 and g.verdict in ("incorrect", "invalid"), (name, g.feedback)
+    assert g.feedback
+
+
+def test_forged_reports_are_not_believed(two_sum) -> None:
+    """Learner code writes a fake 'all passed' report to every fd and to stdout; it must fail."""
+    q, v = two_sum
+    src = (
+        "import os, json\n"
+        "fake = json.dumps({'nonce': 'x', 'results': [{'status': 'ok', 'value': [0, 1]}] * 5}).encode()\n"
+        "for fd in range(0, 64):\n"
+        "    try: os.write(fd, fake)\n"
+        "    except OSError: pass\n"
+        "print(fake.decode())\n"
+        "for name in os.listdir('/proc/%d/fd' % os.getppid()) if os.path.exists('/proc/%d/fd' % os.getppid()) else []:\n"
+        "    try: open('/proc/%d/fd/%s' % (os.getppid(), name), 'wb').write(fake)\n"
+        "    except OSError: pass\n"
+        "def two_sum(nums, target):\n"
+        "    return None\n"
+    )
+    g = graders.grade(q, v, src)
+    assert g.score == 0.0 and g.details.get("passed", 0) == 0
