@@ -1,0 +1,154 @@
+"""The `sql` kind: right, equivalent, wrong, malformed and hostile queries."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from pydantic import ValidationError
+
+import graders
+from graders import sandbox, sql
+from interview import bank
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def _needs_bwrap() -> None:
+    if not sandbox.available():
+        if IN_CI:
+            pytest.fail("bubblewrap (/usr/bin/bwrap) is required under CI=true")
+        pytest.skip("bubblewrap is not installed")
+
+
+DAU = """\
+id: daily-active-users
+title: Daily active users from an event log
+area: coding
+topics: [sql]
+difficulty: 2
+kind: sql
+time_limit: 600
+prompt: Return each day (`day`, as `YYYY-MM-DD`) with its number of distinct active users (`dau`), oldest first.
+answer:
+  schema: |
+    CREATE TABLE events (user_id INTEGER NOT NULL, event TEXT NOT NULL, ts TEXT NOT NULL);
+  rows:
+    events:
+      - [1, "click", "2024-03-01 10:00:00"]
+      - [1, "view", "2024-03-01 11:00:00"]
+      - [2, "click", "2024-03-01 12:00:00"]
+      - [2, "click", "2024-03-02 09:30:00"]
+  hidden_rows:
+    events:
+      - [7, "click", "2024-04-01 00:00:01"]
+      - [8, "click", "2024-04-01 23:59:59"]
+      - [7, "view", "2024-04-03 08:00:00"]
+  reference: |
+    SELECT date(ts) AS day, COUNT(DISTINCT user_id) AS dau
+    FROM events GROUP BY date(ts) ORDER BY day
+  ordered: %s
+explanation: "Group by the calendar day and count distinct users, not events."
+"""
+
+
+def load(ordered: bool = True):
+    q = bank.load_text(DAU % ("true" if ordered else "false"))
+    return q, graders.instantiate(q, 1)
+
+
+def grade(answer: str, ordered: bool = True) -> graders.Grade:
+    q, v = load(ordered)
+    return graders.grade(q, v, answer)
+
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.usefixtures("_needs_bwrap")]
+
+
+def test_reference_and_equivalent_queries() -> None:
+    q, v = load()
+    assert graders.grade(q, v, graders.reference_answer(q, v)).score == 1.0
+    g = grade("select substr(ts, 1, 10) as day, count(distinct user_id) as dau from events group by 1 order by 1;")
+    assert (g.score, g.verdict) == (1.0, "correct"), g.feedback
+    g = grade("SELECT d, COUNT(*) FROM (SELECT DISTINCT date(ts) AS d, user_id FROM events) GROUP BY d ORDER BY d")
+    assert g.score == 1.0 and any("named" in f for f in g.feedback)  # different names: a note, no deduction
+    assert v.data["rows"]["events"][0] == [1, "click", "2024-03-01 10:00:00"] and v.data["hidden"] is True
+
+
+def test_order_matters_only_when_the_question_says_so() -> None:
+    desc = "select date(ts) day, count(distinct user_id) dau from events group by 1 order by 1 desc"
+    g = grade(desc)
+    assert g.score == 0.0 and "wrong order" in g.feedback[1]
+    assert grade(desc, ordered=False).score == 1.0
+
+
+def test_wrong_results_are_explained() -> None:
+    g = grade("select date(ts) day, count(*) dau from events group by 1 order by 1")
+    assert g.score == 0.0 and g.details["status"] == "wrong_answer"
+    assert "Missing rows, e.g. ('2024-03-01', 2)" in " ".join(g.feedback)
+    assert "Unexpected rows, e.g. ('2024-03-01', 3)" in " ".join(g.feedback)
+    g = grade("select date(ts) from events group by 1")
+    assert "returns 1 column(s) (date(ts)); expected 2 (day, dau)" in g.feedback[1]
+    g = grade("select date(ts) day, 1 dau from events group by 1 order by 1 limit 1")
+    assert "returns 1 row(s); expected 2" in " ".join(g.feedback)
+
+
+def test_hidden_rows_catch_a_query_fitted_to_the_sample() -> None:
+    g = grade("select '2024-03-01' day, 2 dau union all select '2024-03-02', 1")
+    assert g.verdict == "partial" and g.score == sql.PARTIAL_HIDDEN
+    assert "hidden data set" in g.feedback[0] and "2024-04" not in " ".join(g.feedback)
+
+
+def test_malformed_queries() -> None:
+    assert grade("   ;").verdict == "invalid"
+    g = grade("selec day from events")
+    assert g.score == 0.0 and "syntax error" in g.feedback[0]
+    g = grade("select nope from events")
+    assert "no such column: nope" in g.feedback[0]
+    assert grade("select 1; select 2").verdict == "invalid"
+
+
+@pytest.mark.parametrize("query", [
+    "delete from events",
+    "insert into events values (1, 'x', 'y')",
+    "drop table events",
+    "create table t (x)",
+    "attach database '/etc/passwd' as p",
+    "pragma query_only = off",
+    "update events set user_id = 0",
+    "select load_extension('/usr/lib/x86_64-linux-gnu/libc.so.6')",
+])
+def test_writes_attach_and_pragma_are_blocked(query: str) -> None:
+    g = grade(query)
+    assert g.score == 0.0 and g.verdict in ("invalid", "incorrect"), g.feedback
+    assert g.details.get("status") in ("blocked", "runtime_error")
+
+
+def test_runaway_queries_end_quickly() -> None:
+    start = time.perf_counter()
+    g = grade("with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c")
+    assert g.score == 0.0 and "longer than" in g.feedback[0]
+    assert time.perf_counter() - start < sql.TIME_LIMIT + 2
+    g = grade("with recursive c(x) as (select 1 union all select x + 1 from c limit 20000) select x, x from c")
+    assert "more than" in g.feedback[0]
+    g = grade("select randomblob(1000000000)")
+    assert g.score == 0.0
+
+
+def test_question_validation_runs_the_reference() -> None:
+    good = {"schema": "CREATE TABLE t (x INTEGER);", "rows": {"t": [[1], [2]]}, "reference": "SELECT x FROM t"}
+    assert sql.Answer.model_validate(good).ordered is False
+    with pytest.raises(ValidationError, match="schema does not load"):
+        sql.Answer.model_validate(good | {"schema": "CREATE TABEL t (x);"})
+    with pytest.raises(ValidationError, match="reference query fails"):
+        sql.Answer.model_validate(good | {"reference": "SELECT y FROM t"})
+    with pytest.raises(ValidationError, match="do not load"):
+        sql.Answer.model_validate(good | {"rows": {"t": [[1, 2]]}})
+    with pytest.raises(ValidationError, match="different lengths"):
+        sql.Answer.model_validate(good | {"rows": {"t": [[1], [1, 2]]}})
+
+
+def test_compare_treats_numbers_by_value() -> None:
+    assert sql.compare(["a"], [[2.0], [0.1 + 0.2]], ("a",), ((2,), (0.3,)), ordered=True) == []
+    assert sql.compare(["a"], [[1], [1]], ("a",), ((1,),), ordered=False)  # multisets: duplicates count
