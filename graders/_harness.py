@@ -124,12 +124,18 @@ def _child(job, code, lines, task):
 def _run_task(job, code, lines, task, limit, show_output):
     res_r, res_w = os.pipe()
     out_r, out_w = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError as exc:  # e.g. the learner's leftover processes used up the process limit
+    pid = None
+    for attempt in range(4):  # the process budget is shared per uid: wait out a brief shortage
+        try:
+            pid = os.fork()
+            break
+        except OSError as exc:  # e.g. the learner's leftover processes used up the process limit
+            error = exc
+            time.sleep(0.05 * (attempt + 1))
+    if pid is None:
         for fd in (res_r, res_w, out_r, out_w):
             os.close(fd)
-        return {"status": "crash", "message": f"could not start the test ({exc.strerror})", "output": ""}
+        return {"status": "crash", "message": f"could not start the test ({error.strerror})", "output": ""}
     if pid == 0:  # child
         try:
             os.close(res_r)

@@ -290,8 +290,12 @@ def judge_growth(sizes: list[int], seconds: list[float | None], expected: str,
 
 # --- grading ----------------------------------------------------------------------------------
 
-def run_submission(spec: Answer, source: str) -> tuple[sandbox.Result, dict[str, Any] | None]:
-    """One sandbox run for all tests (and timings); the report if the harness delivered one."""
+def run_submission(spec: Answer, source: str,
+                   unsafe_plain: bool = False) -> tuple[sandbox.Result, dict[str, Any] | None]:
+    """One sandbox run for all tests (and timings); the report if the harness delivered one.
+
+    `unsafe_plain` runs without bwrap: only for the benchmark's baseline.
+    """
     tests = list(spec.tests.visible) + list(spec.tests.hidden)
     nonce = sandbox.new_nonce()
     job: dict[str, Any] = {
@@ -306,7 +310,8 @@ def run_submission(spec: Answer, source: str) -> tuple[sandbox.Result, dict[str,
         wall += TIMING_LIMIT * len(spec.complexity.sizes)
     limits = sandbox.Limits(wall_seconds=wall, cpu_seconds=int(math.ceil(spec.test_time_limit)) + 2,
                             memory_mb=spec.memory_mb, output_bytes=256 * 1024)
-    result = sandbox.run(_harness_source(), stdin=json.dumps(job).encode(), limits=limits, report=True)
+    result = sandbox.run(_harness_source(), stdin=json.dumps(job).encode(), limits=limits, report=True,
+                         unsafe_plain=unsafe_plain)
     report = None
     if result.report:
         try:

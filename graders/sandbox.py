@@ -26,8 +26,10 @@ runs a plain subprocess with the same rlimits and nothing else: only for a singl
 running their own code on their own machine.
 
 Note: RLIMIT_NPROC is counted per host uid, so concurrent sandboxes share the `processes`
-budget of uid 65534; a fork bomb in one run can make another's start fail for the moment it
-takes to kill it, which `run` retries once.
+budget of uid 65534, and the tasks of finished sandboxes are released a little after they
+exit (we measured ~60 such tasks at 4 concurrent runs), hence the default of 256. A fork bomb
+in one run can make another's start fail for the moment it takes to kill it: `run` retries
+a failed bwrap start once and the code harness retries a failed fork.
 """
 from __future__ import annotations
 
@@ -68,7 +70,7 @@ class Limits:
     wall_seconds: float = 10.0
     cpu_seconds: int = 10
     memory_mb: int = 512
-    processes: int = 64
+    processes: int = 256
     file_size_mb: int = 8
     open_files: int = 64
     output_bytes: int = 256 * 1024
