@@ -1,0 +1,384 @@
+"""The daily queue: which questions to practise today, in what order, within the minutes.
+
+The core is a pure function, `plan_day(candidates, now=, budget_seconds=, new_quota=,
+interview_date=, model=)`, that knows nothing about the database: `daily_queue` feeds it
+the learner's cards and the active questions, and `bench/scheduler.py` feeds it simulated
+learners, so the benchmark measures the very policy the app runs.
+
+Two policies, chosen by the date:
+
+**Plain FSRS** (no interview date, or the date has come). Due reviews (due on or before
+today, UTC) first, most urgent first: lowest current retrievability R(now), then oldest
+due. Reviews fill at most the day's budget; whatever does not fit is the *backlog*, shown
+to the learner and left for the coming days, so after days away the overdue pile is spread
+over several days (most urgent first) rather than dumped into one. New questions follow, at
+most `new_quota` (User.new_per_day minus those already introduced today), interleaved
+across areas and topics, easier before harder within a topic.
+
+**Interview date** (today < date T). Every card not yet reviewed today, and every new
+question within the quota, gets a priority: the expected gain in recall *on T* per minute
+of study, and the day is filled greedily by priority until the budget is used::
+
+    seen card:  gain = E_r[ R_T(S'_r) ] - R_T(S)
+                with  p(Again) = 1 - R_now,
+                      p(Hard|Good|Easy) = R_now * (0.224, 0.631, 0.145),
+                      S'_r = the FSRS-6 stability after rating r at `now`
+                      (forget stability for Again, recall stability otherwise;
+                      short-term stability if reviewed less than a day ago),
+    new question: gain = sum_r p1(r) * R_T(w[r-1]),  p1 = (0.24, 0.094, 0.495, 0.171)
+    R_T(S)  = (1 + F * t/S) ** -w20  with t = days from the last review to T, F = 0.9**(-1/w20) - 1
+    priority = gain / estimated minutes
+
+The rating splits are fsrs-rs' simulator defaults (`default_simulator_config()`). Because
+the gain is measured at T, a card just reviewed (R_now near 1) gains almost nothing and
+waits, a card that will have faded by T comes back, and a new question is worth more the
+more of it will still be remembered on T. `scheduler.clamp_due` makes sure no due date
+falls after T. New questions compete within the first 3 x quota of the plain new order
+(so areas stay interleaved and easier comes first). Everything else (budget, quota, interleaving) is as in the plain policy.
+
+The selected items are then interleaved across areas (round robin, keeping each area's
+priority order) so that a session mixes subjects.
+
+Time estimates: the learner's own median of seconds_taken / time_limit per question kind
+(from at least 3 practice attempts of that kind) times the question's time limit; else
+`DEFAULT_TIME_FRACTION` of the time limit. (A ratio, because time limits within a kind
+range from one to fifteen minutes.)
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Optional, Protocol, Sequence
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from interview import scheduler
+from interview.models import Attempt, Card, Question, User
+from interview.scheduler import DEFAULT_PARAMETERS, MemoryState, day_start, interview_instant, utc
+
+REVIEW_SPLIT = (0.224, 0.631, 0.145)  # p(Hard), p(Good), p(Easy) given recall
+FIRST_RATING = (0.24, 0.094, 0.495, 0.171)  # p(Again..Easy) on first sight
+DEFAULT_TIME_FRACTION = 0.6
+MIN_KIND_SAMPLES = 3
+NEW_WINDOW = 3  # interview mode: new questions considered = NEW_WINDOW x today's quota
+ATTEMPTS_FOR_MEDIANS = 500
+
+
+# ---------------------------------------------------------------------------- the pure core
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One question as the planner sees it. `memory` None = never seen (a new question)."""
+
+    question_id: str
+    area: str
+    topic: str
+    difficulty: int
+    seconds: float
+    memory: Optional[MemoryState] = None
+    truth: Any = None  # opaque state for a model other than the app's FSRS (the bench's oracle)
+
+    @property
+    def is_new(self) -> bool:
+        return self.memory is None or self.memory.last_review is None
+
+
+class MemoryModel(Protocol):
+    """What the planner needs to know about memory: recall now/later, and after a review."""
+
+    def recall(self, c: Candidate, at: datetime) -> float: ...
+
+    def recall_after_review(self, c: Candidate, now: datetime, target: datetime) -> float: ...
+
+
+class FSRSModel:
+    """The app's model: FSRS-6 with the learner's parameters (the formulas of fsrs.Scheduler)."""
+
+    def __init__(self, parameters: Sequence[float] = DEFAULT_PARAMETERS) -> None:
+        self.w = tuple(float(p) for p in parameters)
+        self.decay = -self.w[20]
+        self.factor = 0.9 ** (1 / self.decay) - 1
+
+    def curve(self, stability: float, days: float) -> float:
+        return (1 + self.factor * max(0.0, days) / stability) ** self.decay
+
+    def recall(self, c: Candidate, at: datetime) -> float:
+        m = c.memory
+        if m is None or m.stability is None or m.last_review is None:
+            return 0.0
+        return self.curve(m.stability, (at - m.last_review).total_seconds() / 86400.0)
+
+    def stability_after(self, stability: float, difficulty: float, elapsed_days: int, rating: int) -> float:
+        """FSRS-6's stability update, as `fsrs.Scheduler.review_card` computes it."""
+        w = self.w
+        if elapsed_days < 1:
+            inc = math.exp(w[17] * (rating - 3 + w[18])) * stability ** -w[19]
+            if rating > 1:
+                inc = max(inc, 1.0)
+            return max(stability * inc, 0.001)
+        r = self.curve(stability, elapsed_days)
+        if rating == 1:
+            long = w[11] * difficulty ** -w[12] * ((stability + 1) ** w[13] - 1) * math.exp((1 - r) * w[14])
+            short = stability / math.exp(w[17] * w[18])
+            return max(min(long, short), 0.001)
+        hard = w[15] if rating == 2 else 1.0
+        easy = w[16] if rating == 4 else 1.0
+        return max(stability * (1 + math.exp(w[8]) * (11 - difficulty) * stability ** -w[9]
+                                * (math.exp((1 - r) * w[10]) - 1) * hard * easy), 0.001)
+
+    def recall_after_review(self, c: Candidate, now: datetime, target: datetime) -> float:
+        days = max(0.0, (target - now).total_seconds() / 86400.0)
+        m = c.memory
+        if c.is_new or m is None or m.stability is None or m.difficulty is None:
+            return sum(p * self.curve(max(self.w[i], 0.001), days) for i, p in enumerate(FIRST_RATING))
+        r_now = self.recall(c, now)
+        elapsed = (now - m.last_review).days if m.last_review else 0
+        total = (1 - r_now) * self.curve(self.stability_after(m.stability, m.difficulty, elapsed, 1), days)
+        for rating, p in zip((2, 3, 4), REVIEW_SPLIT):
+            total += r_now * p * self.curve(self.stability_after(m.stability, m.difficulty, elapsed, rating), days)
+        return total
+
+
+def gain_on(c: Candidate, now: datetime, target: datetime, model: MemoryModel) -> float:
+    """Expected recall on `target` if practised now, minus expected recall without it."""
+    after = model.recall_after_review(c, now, target)
+    return after if c.is_new else after - model.recall(c, target)
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    candidate: Candidate
+    priority: float  # gain per minute (interview mode) or -R(now) / new rank (plain mode)
+
+    @property
+    def question_id(self) -> str:
+        return self.candidate.question_id
+
+    @property
+    def is_new(self) -> bool:
+        return self.candidate.is_new
+
+
+@dataclass
+class Plan:
+    items: list[PlannedItem]
+    due_count: int  # reviews in today's plan
+    new_count: int
+    backlog: int  # due reviews that did not fit today's budget
+    seconds_planned: float
+    budget_seconds: float
+    interview_mode: bool
+
+
+def new_order(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """New questions interleaved across areas then topics, easier first within a topic."""
+    by_area: dict[str, dict[str, list[Candidate]]] = {}
+    for c in candidates:
+        by_area.setdefault(c.area, {}).setdefault(c.topic, []).append(c)
+    area_queues: list[list[Candidate]] = []
+    for area in sorted(by_area):
+        topics = [sorted(v, key=lambda c: (c.difficulty, c.question_id)) for _, v in sorted(by_area[area].items())]
+        area_queues.append(_round_robin(topics))
+    return _round_robin(area_queues)
+
+
+def _round_robin(queues: list[list[Any]]) -> list[Any]:
+    out: list[Any] = []
+    queues = [list(q) for q in queues if q]
+    i = 0
+    while queues:
+        out.append(queues[i].pop(0))
+        if not queues[i]:
+            queues.pop(i)
+        else:
+            i += 1
+        if queues:
+            i %= len(queues)
+    return out
+
+
+def interleave(items: list[PlannedItem]) -> list[PlannedItem]:
+    """Round robin across areas, each area keeping its own order, areas by their best item."""
+    by_area: dict[str, list[PlannedItem]] = {}
+    for it in items:
+        by_area.setdefault(it.candidate.area, []).append(it)
+    return _round_robin(list(by_area.values()))
+
+
+def plan_day(candidates: Sequence[Candidate], *, now: datetime, budget_seconds: float, new_quota: int,
+             interview_date: date | None = None, model: MemoryModel | None = None) -> Plan:
+    """Today's queue from the learner's candidates (pure: same input, same plan).
+
+    `budget_seconds` is what is left of today's minutes; `new_quota` how many new questions
+    may still be introduced today. See the module docstring for the policy.
+    """
+    now = utc(now)
+    model = model or FSRSModel()
+    today = now.date()
+    pool = [c for c in candidates
+            if c.is_new or c.memory is None or c.memory.last_review is None or c.memory.last_review.date() < today]
+    seen = [c for c in pool if not c.is_new]
+    due = {c.question_id for c in seen if c.memory is not None and c.memory.due is not None
+           and c.memory.due.date() <= today}
+    fresh = new_order(c for c in pool if c.is_new)
+    new_rank = {c.question_id: i for i, c in enumerate(fresh)}
+    budget = max(0.0, float(budget_seconds))
+    quota = max(0, int(new_quota))
+    interview_mode = interview_date is not None and today < interview_date
+
+    ranked: list[PlannedItem] = []
+    if interview_mode:
+        target = interview_instant(interview_date)  # type: ignore[arg-type]
+        scored = []
+        for c in seen:
+            scored.append((gain_on(c, now, target, model) / _minutes(c), 0, 0, c))
+        if quota:
+            # new questions compete within a window of the plain order, so that coverage of
+            # areas and easier-first still hold and the quickest questions do not crowd out the rest
+            for c in fresh[: max(quota * NEW_WINDOW, 30)]:
+                scored.append((gain_on(c, now, target, model) / _minutes(c), 1, new_rank[c.question_id], c))
+        scored.sort(key=lambda t: (-t[0], t[1], t[2], t[3].question_id))
+        ranked = [PlannedItem(c, prio) for prio, _, _, c in scored]
+    else:
+        reviews = sorted((c for c in seen if c.question_id in due),
+                         key=lambda c: (model.recall(c, now), c.memory.due if c.memory else now, c.question_id))
+        ranked = [PlannedItem(c, -model.recall(c, now)) for c in reviews]
+        ranked += [PlannedItem(c, -float(new_rank[c.question_id])) for c in fresh]
+
+    chosen: list[PlannedItem] = []
+    used = 0.0
+    n_new = 0
+    for it in ranked:
+        c = it.candidate
+        if c.is_new and n_new >= quota:
+            continue
+        if used + c.seconds > budget:
+            continue
+        chosen.append(it)
+        used += c.seconds
+        n_new += c.is_new
+    n_due = sum(1 for it in chosen if it.candidate.question_id in due)
+    return Plan(items=interleave(chosen), due_count=sum(1 for it in chosen if not it.is_new), new_count=n_new,
+                backlog=len(due) - n_due, seconds_planned=used, budget_seconds=budget,
+                interview_mode=interview_mode)
+
+
+def _minutes(c: Candidate) -> float:
+    return max(c.seconds, 5.0) / 60.0
+
+
+def kind_ratios(samples: Iterable[tuple[str, float, float]]) -> dict[str, float]:
+    """Median seconds_taken / time_limit per kind, from (kind, seconds, time_limit) samples."""
+    per_kind: dict[str, list[float]] = {}
+    for kind, seconds, limit in samples:
+        if seconds is not None and limit and limit > 0:
+            per_kind.setdefault(kind, []).append(float(seconds) / float(limit))
+    return {k: statistics.median(v) for k, v in per_kind.items() if len(v) >= MIN_KIND_SAMPLES}
+
+
+def estimate_seconds(kind: str, time_limit: float, ratios: dict[str, float]) -> float:
+    """How long this learner will likely take: own median ratio for the kind, else a default."""
+    return max(5.0, float(time_limit) * ratios.get(kind, DEFAULT_TIME_FRACTION))
+
+
+# ---------------------------------------------------------------------------- the DB queue
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    question_id: str
+    card: Optional[Card]
+    is_new: bool
+    seconds: float
+    area: str
+    priority: float
+
+
+@dataclass
+class Queue:
+    items: list[QueueItem]
+    due_count: int
+    new_count: int
+    backlog: int
+    minutes_left: float  # of today's budget, before this queue
+    minutes_planned: float
+    interview_mode: bool
+    new_introduced_today: int = 0
+    spent_minutes_today: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
+    start = day_start(now.date())
+    return start, start + timedelta(days=1)
+
+
+def _matches_filters(user: User, area: str, topics: list) -> bool:
+    if user.areas and area not in user.areas:
+        return False
+    if user.topics and not set(topics or ()) & set(user.topics):
+        return False
+    return True
+
+
+def active_questions(session: Session, user: User) -> list[tuple[str, str, list, str, int, int]]:
+    """(id, area, topics, kind, difficulty, time_limit) of active questions in the learner's filters."""
+    rows = session.exec(select(Question.id, Question.area, Question.topics, Question.kind, Question.difficulty,
+                               Question.time_limit).where(Question.status == "active")).all()
+    return [tuple(r) for r in rows if _matches_filters(user, r[1], r[2])]  # type: ignore[misc]
+
+
+def learner_ratios(session: Session, user_id: int) -> dict[str, float]:
+    rows = session.exec(select(Question.kind, Attempt.seconds_taken, Question.time_limit)
+                        .join(Question, Question.id == Attempt.question_id)
+                        .where(Attempt.user_id == user_id, Attempt.seconds_taken.is_not(None),  # type: ignore[union-attr]
+                               Attempt.mock_item_id.is_(None))  # type: ignore[union-attr]
+                        .order_by(Attempt.created_at.desc()).limit(ATTEMPTS_FOR_MEDIANS)).all()  # type: ignore[attr-defined]
+    return kind_ratios(rows)  # type: ignore[arg-type]
+
+
+def seconds_spent_today(session: Session, user_id: int, now: datetime) -> float:
+    """Practice time already used today (mock interviews have their own clock)."""
+    start, end = _today_bounds(now)
+    total = session.exec(select(sa.func.coalesce(sa.func.sum(Attempt.seconds_taken), 0.0))
+                         .where(Attempt.user_id == user_id, Attempt.created_at >= start, Attempt.created_at < end,
+                                Attempt.mock_item_id.is_(None))).one()  # type: ignore[union-attr]
+    return float(total or 0.0)
+
+
+def daily_queue(session: Session, user: User, now: datetime) -> Queue:
+    """Today's queue for this learner at `now` (see the module docstring for the policy)."""
+    now = utc(now)
+    start, end = _today_bounds(now)
+    questions = active_questions(session, user)
+    cards = {c.question_id: c for c in session.exec(select(Card).where(Card.user_id == user.id)).all()}
+    ratios = learner_ratios(session, user.id)
+    spent = seconds_spent_today(session, user.id, now)
+    introduced = sum(1 for c in cards.values() if c.created_at is not None and start <= c.created_at < end
+                     and c.last_review is not None)
+    candidates = []
+    for qid, area, topics, kind, difficulty, time_limit in questions:
+        card = cards.get(qid)
+        memory = MemoryState.of(card) if card is not None and card.last_review is not None else None
+        candidates.append(Candidate(qid, area, (topics or ["general"])[0], int(difficulty),
+                                    estimate_seconds(kind, time_limit, ratios), memory))
+    budget = max(0.0, user.minutes_per_day * 60.0 - spent)
+    plan = plan_day(candidates, now=now, budget_seconds=budget,
+                    new_quota=max(0, (user.new_per_day or 0) - introduced),
+                    interview_date=user.interview_date, model=FSRSModel(scheduler.parameters_of(user)))
+    items = [QueueItem(it.question_id, cards.get(it.question_id), it.is_new, it.candidate.seconds,
+                       it.candidate.area, it.priority) for it in plan.items]
+    return Queue(items, plan.due_count, plan.new_count, plan.backlog, budget / 60.0, plan.seconds_planned / 60.0,
+                 plan.interview_mode, introduced, spent / 60.0)
+
+
+def next_item(session: Session, user: User, now: datetime) -> QueueItem | None:
+    """The question the practice page should show now, or None when today's work is done."""
+    queue = daily_queue(session, user, now)
+    return queue.items[0] if queue.items else None
