@@ -272,9 +272,11 @@ def run(source: str, *, stdin: bytes = b"", limits: Limits | None = None, args: 
         backend = "plain"
     binds = dict(ro_binds or {})
     result = _run_once(source, stdin, limits, args or [], report, backend, binds)
-    if (backend == "bwrap" and result.status == "runtime_error" and result.stderr.startswith("bwrap:")
-            and ("fork" in result.stderr or "Resource temporarily" in result.stderr or "clone" in result.stderr)):
-        time.sleep(0.2)  # another sandbox's fork bomb is being torn down (shared NPROC budget)
+    delay = 0.1
+    while backend == "bwrap" and _start_failed(result) and delay < 2:
+        # another sandbox's killed tasks still count against the shared per-uid NPROC budget
+        time.sleep(delay)
+        delay *= 2
         result = _run_once(source, stdin, limits, args or [], report, backend, binds)
     return result
 
@@ -334,8 +336,31 @@ def _run_once(source: str, stdin: bytes, limits: Limits, args: list[str], report
             workdir.cleanup()
 
 
+def _start_failed(result: Result) -> bool:
+    """bwrap itself could not set up (not the program failing): worth a retry."""
+    return (result.status == "runtime_error" and result.stderr.startswith("bwrap:")
+            and any(w in result.stderr for w in ("fork", "clone", "Resource temporarily", "namespace")))
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the outer bwrap's whole process group; the PID namespace dies with its init."""
+    """Kill the sandbox: its PID-namespace init first, so the whole namespace dies and the outer
+    bwrap reaps it (killing the outer bwrap first would orphan the init to the host's PID 1,
+    whose zombie keeps counting against the per-uid process budget until PID 1 reaps it);
+    then the outer bwrap's process group."""
+    try:
+        kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    except OSError:
+        kids = []
+    for kid in kids:
+        try:
+            os.kill(int(kid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, ValueError):
+            pass
+    if kids:
+        try:
+            proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            pass
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
