@@ -56,7 +56,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from interview import scheduler
-from interview.models import Attempt, Card, Question, User
+from interview.models import Attempt, Card, Question, Review, User
 from interview.scheduler import DEFAULT_PARAMETERS, MemoryState, day_start, interview_instant, utc
 
 REVIEW_SPLIT = (0.224, 0.631, 0.145)  # p(Hard), p(Good), p(Easy) given recall
@@ -65,6 +65,7 @@ DEFAULT_TIME_FRACTION = 0.6
 MIN_KIND_SAMPLES = 3
 NEW_WINDOW = 3  # interview mode: new questions considered = NEW_WINDOW x today's quota
 ATTEMPTS_FOR_MEDIANS = 500
+CALIBRATION_REVIEWS = 400
 
 
 # ---------------------------------------------------------------------------- the pure core
@@ -96,21 +97,35 @@ class MemoryModel(Protocol):
 
 
 class FSRSModel:
-    """The app's model: FSRS-6 with the learner's parameters (the formulas of fsrs.Scheduler)."""
+    """The app's model: FSRS-6 with the learner's parameters (the formulas of fsrs.Scheduler).
 
-    def __init__(self, parameters: Sequence[float] = DEFAULT_PARAMETERS) -> None:
+    `forgetting` = (scale, decay) from `fit_forgetting` bends the recall curve used for the
+    gain on the interview date to the learner's observed outcomes; the stability updates
+    stay FSRS's own (curve(S) is computed for the update exactly as fsrs.Scheduler does).
+    """
+
+    def __init__(self, parameters: Sequence[float] = DEFAULT_PARAMETERS,
+                 forgetting: tuple[float, float] | None = None) -> None:
         self.w = tuple(float(p) for p in parameters)
         self.decay = -self.w[20]
         self.factor = 0.9 ** (1 / self.decay) - 1
+        self.scale, decay = forgetting or (1.0, self.w[20])
+        self.pdecay = -decay
+        self.pfactor = 0.9 ** (1 / self.pdecay) - 1
 
     def curve(self, stability: float, days: float) -> float:
+        """FSRS's own curve (the one its stability update uses)."""
         return (1 + self.factor * max(0.0, days) / stability) ** self.decay
+
+    def predict(self, stability: float, days: float) -> float:
+        """The learner's calibrated curve: what the planner expects them to recall."""
+        return (1 + self.pfactor * max(0.0, days) / (stability * self.scale)) ** self.pdecay
 
     def recall(self, c: Candidate, at: datetime) -> float:
         m = c.memory
         if m is None or m.stability is None or m.last_review is None:
             return 0.0
-        return self.curve(m.stability, (at - m.last_review).total_seconds() / 86400.0)
+        return self.predict(m.stability, (at - m.last_review).total_seconds() / 86400.0)
 
     def stability_after(self, stability: float, difficulty: float, elapsed_days: int, rating: int) -> float:
         """FSRS-6's stability update, as `fsrs.Scheduler.review_card` computes it."""
@@ -134,13 +149,60 @@ class FSRSModel:
         days = max(0.0, (target - now).total_seconds() / 86400.0)
         m = c.memory
         if c.is_new or m is None or m.stability is None or m.difficulty is None:
-            return sum(p * self.curve(max(self.w[i], 0.001), days) for i, p in enumerate(FIRST_RATING))
+            return sum(p * self.predict(max(self.w[i], 0.001), days) for i, p in enumerate(FIRST_RATING))
         r_now = self.recall(c, now)
         elapsed = (now - m.last_review).days if m.last_review else 0
-        total = (1 - r_now) * self.curve(self.stability_after(m.stability, m.difficulty, elapsed, 1), days)
+        total = (1 - r_now) * self.predict(self.stability_after(m.stability, m.difficulty, elapsed, 1), days)
         for rating, p in zip((2, 3, 4), REVIEW_SPLIT):
-            total += r_now * p * self.curve(self.stability_after(m.stability, m.difficulty, elapsed, rating), days)
+            total += r_now * p * self.predict(self.stability_after(m.stability, m.difficulty, elapsed, rating), days)
         return total
+
+
+SCALES = tuple(math.exp(x / 4) for x in range(-16, 5))  # 0.018 .. 2.7
+DECAYS = (0.1542, 0.25, 0.4, 0.6, 0.8, 1.2, 2.0, 4.0)  # large decays approach an exponential
+MIN_CALIBRATION = 30
+
+
+def fit_forgetting(samples: Iterable[tuple[float, float, bool]],
+                   default_decay: float = DEFAULT_PARAMETERS[20]) -> tuple[float, float] | None:
+    """The learner's forgetting curve: (scale, decay) maximising the likelihood of their reviews.
+
+    `samples` are (FSRS stability before the review, days since the previous review, recalled?).
+    R = (1 + F t / (scale S)) ** -decay, fitted on a grid with a weak prior towards FSRS's own
+    curve (scale 1, the parameters' decay). None until MIN_CALIBRATION samples: the FSRS
+    model stands. This is what lets the interview-date gain survive a learner who forgets
+    much faster (or slower) than FSRS' population defaults, weeks before the 400 reviews the
+    full optimiser needs.
+    """
+    data = [(s, t, ok) for s, t, ok in samples if s and s > 0 and t is not None and t > 0]
+    if len(data) < MIN_CALIBRATION:
+        return None
+    best, best_ll = None, -math.inf
+    for decay in DECAYS:
+        factor = 0.9 ** (-1 / decay) - 1
+        for scale in SCALES:
+            ll = -2.0 * math.log(scale) ** 2 - 2.0 * math.log(decay / default_decay) ** 2
+            for s, t, ok in data:
+                r = min(max((1 + factor * t / (s * scale)) ** -decay, 1e-6), 1 - 1e-6)
+                ll += math.log(r if ok else 1 - r)
+            if ll > best_ll:
+                best, best_ll = (scale, decay), ll
+    return best
+
+
+def forgetting_samples(reviews: Iterable[Any]) -> list[tuple[float, float, bool]]:
+    """(stability before, days elapsed, recalled?) from consecutive Review rows of each card."""
+    by_card: dict[int, list[Any]] = {}
+    for r in reviews:
+        by_card.setdefault(r.card_id, []).append(r)
+    out = []
+    for rows in by_card.values():
+        rows.sort(key=lambda r: r.reviewed_at)
+        for prev, cur in zip(rows, rows[1:]):
+            if prev.stability:
+                out.append((prev.stability, (cur.reviewed_at - prev.reviewed_at).total_seconds() / 86400.0,
+                            cur.rating > 1))
+    return out
 
 
 def gain_on(c: Candidate, now: datetime, target: datetime, model: MemoryModel) -> float:
@@ -369,9 +431,14 @@ def daily_queue(session: Session, user: User, now: datetime) -> Queue:
         candidates.append(Candidate(qid, area, (topics or ["general"])[0], int(difficulty),
                                     estimate_seconds(kind, time_limit, ratios), memory))
     budget = max(0.0, user.minutes_per_day * 60.0 - spent)
+    forgetting = None
+    if user.interview_date is not None and now.date() < user.interview_date:
+        recent = session.exec(select(Review).where(Review.user_id == user.id)
+                              .order_by(Review.reviewed_at.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[attr-defined]
+        forgetting = fit_forgetting(forgetting_samples(recent), scheduler.parameters_of(user)[20])
     plan = plan_day(candidates, now=now, budget_seconds=budget,
                     new_quota=max(0, (user.new_per_day or 0) - introduced),
-                    interview_date=user.interview_date, model=FSRSModel(scheduler.parameters_of(user)))
+                    interview_date=user.interview_date, model=FSRSModel(scheduler.parameters_of(user), forgetting))
     items = [QueueItem(it.question_id, cards.get(it.question_id), it.is_new, it.candidate.seconds,
                        it.candidate.area, it.priority) for it in plan.items]
     return Queue(items, plan.due_count, plan.new_count, plan.backlog, budget / 60.0, plan.seconds_planned / 60.0,

@@ -1,0 +1,417 @@
+"""Does the interview-date planner get simulated learners readier than plain FSRS and SM-2?
+
+Simulated learners study a 300-question bank 30 minutes a day until their interview (day 30,
+and a second horizon, day 10). Their memory follows a ground truth that is NOT the app's
+model:
+
+  fsrs*  FSRS-6 with every parameter perturbed per learner (x exp(N(0, 0.25)), clipped to
+         the legal range), and per-learner x question difficulty shifts;
+  hlr    an exponential half-life model (p = 2 ** (-days / h)), a different family from
+         FSRS' power law: each success multiplies h by 1 + a * (1.1 - p) * e^(-0.3 d), a
+         failure cuts it to max(h0 / 2, 0.35 h); learner-specific a, h0 and question
+         difficulty d.
+
+Every answer is simulated from the true recall probability: success or not, a score, a
+time taken and sometimes a hint; the app's `scheduler.rating_from` turns that into the
+rating the policies see, and the app's `planner.plan_day` chooses each day's questions for
+every policy (the same code as the practice page; only the memory states fed in differ):
+
+  sm2     Anki-style SM-2 due dates (ease 2.5, 1 / 6 / ivl x ease), plain daily queue
+  fsrs    the app without an interview date: FSRS-6 defaults, 0.9 desired retention
+  ours    the app with the interview date: due dates clamped, queue by gain on T per minute
+  oracle  the same gain-per-minute queue, computed from the learner's TRUE memory state
+
+All policies face the same learners and the same luck (each answer's random draws depend
+only on learner, question and how many times it was answered). The score is expected
+recall over the whole bank at 00:00 UTC on interview day (unseen questions count 0),
+mean and 95% CI across learners.
+
+    python bench/scheduler.py                 # 24 learners per ground truth
+    python bench/scheduler.py --learners 8    # quicker
+    python bench/scheduler.py --json          # the same table as one JSON object
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import fsrs  # noqa: E402
+from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS  # noqa: E402
+
+from graders.types import Grade  # noqa: E402
+from interview import planner, scheduler  # noqa: E402
+from interview.planner import Candidate, FSRSModel  # noqa: E402
+from interview.scheduler import DEFAULT_PARAMETERS, MemoryState  # noqa: E402
+
+START = datetime(2025, 3, 3, tzinfo=timezone.utc)
+STUDY_HOUR = 9
+BANK_SIZE = 300
+MINUTES = 30
+AREAS = ["ml_core", "deep_learning", "stats", "math", "systems", "coding"]
+KINDS = {"choice": (45, 120), "numeric": (90, 240), "formula": (90, 240), "code": (240, 600)}
+POLICIES = ["sm2", "fsrs", "ours", "oracle"]
+P_PARTIAL, P_HINT = 0.10, 0.08
+
+
+# ---------------------------------------------------------------------------- the bank
+
+
+@dataclass(frozen=True)
+class Q:
+    id: str
+    index: int
+    area: str
+    topic: str
+    kind: str
+    difficulty: int  # 1..5 as authored
+    time_limit: int
+    hardness: float  # the true (population) difficulty, N(0, 1)
+
+
+def make_bank(seed: int = 7) -> list[Q]:
+    rng = random.Random(seed)
+    bank = []
+    for i in range(BANK_SIZE):
+        area = AREAS[i % len(AREAS)]
+        kind = rng.choice(list(KINDS))
+        lo, hi = KINDS[kind]
+        hardness = rng.gauss(0, 1)
+        authored = min(5, max(1, round(3 + 1.2 * hardness + rng.gauss(0, 0.7))))  # authors' guess, noisy
+        bank.append(Q(f"q{i:03d}", i, area, f"{area}-t{rng.randrange(5)}", kind, authored,
+                      int(rng.uniform(lo, hi)), hardness))
+    return bank
+
+
+# ---------------------------------------------------------------------------- ground truths
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def _phi(x: float) -> float:
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+
+@dataclass
+class Learner:
+    seed: int
+    truth: str
+    speed: float
+    offsets: list[float]  # per question: population hardness + this learner's own
+    prior: float  # logit of knowing a question before studying it
+    params: tuple[float, ...] = ()  # fsrs*
+    growth: float = 0.0  # hlr
+    h0: float = 0.0  # hlr
+
+    def first_success(self, q: Q) -> float:
+        return _sigmoid(self.prior - 0.8 * self.offsets[q.index])
+
+
+def make_learner(seed: int, truth: str) -> Learner:
+    rng = random.Random(seed * 7919 + (1 if truth == "hlr" else 0))
+    bank_rng = random.Random(seed)
+    offsets = [0.0] * BANK_SIZE
+    for i, q in enumerate(make_bank()):
+        offsets[i] = q.hardness + bank_rng.gauss(0, 0.6)
+    learner = Learner(seed, truth, speed=rng.uniform(0.8, 1.2), offsets=offsets, prior=rng.uniform(-1.2, 0.2))
+    if truth == "fsrs":
+        params = [p * math.exp(rng.gauss(0, 0.25)) for p in DEFAULT_PARAMETERS]
+        learner.params = tuple(min(max(p, lo), hi) for p, lo, hi in
+                               zip(params, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS))
+    else:
+        learner.growth = rng.uniform(2.5, 5.0)
+        learner.h0 = rng.uniform(0.6, 1.6)
+    return learner
+
+
+class TruthFSRS:
+    """Ground truth (a): FSRS-6 with this learner's own parameters; state = (S, D, last)."""
+
+    def __init__(self, learner: Learner) -> None:
+        self.learner = learner
+        self.model = FSRSModel(learner.params)
+        self.sched = scheduler.make_scheduler(parameters=learner.params)
+
+    def recall(self, state: Any, at: datetime) -> float:
+        if state is None:
+            return 0.0
+        s, _d, last = state
+        return self.model.curve(s, (at - last).total_seconds() / 86400)
+
+    def update(self, state: Any, q: Q, rating: int, at: datetime) -> Any:
+        if state is None:
+            mem = scheduler.next_memory(MemoryState(), rating, at, self.sched)
+            d = min(10.0, max(1.0, mem.difficulty + 1.2 * self.learner.offsets[q.index]))  # type: ignore[operator]
+            return (mem.stability, d, at)
+        s, d, last = state
+        mem = scheduler.next_memory(MemoryState(2, None, s, d, at, last), rating, at, self.sched)
+        return (mem.stability, mem.difficulty, at)
+
+    def expected_after(self, state: Any, q: Q, now: datetime, target: datetime) -> float:
+        days = max(0.0, (target - now).total_seconds() / 86400)
+        p = self.learner.first_success(q) if state is None else self.recall(state, now)
+        total = 0.0
+        for rating, prob in rating_distribution(self.learner, p):
+            if prob > 0:
+                new = self.update(state, q, rating, now)
+                total += prob * self.model.curve(new[0], days)
+        return total
+
+
+class TruthHLR:
+    """Ground truth (b): exponential forgetting with half-life h (days); state = (h, last)."""
+
+    def __init__(self, learner: Learner) -> None:
+        self.learner = learner
+
+    def recall(self, state: Any, at: datetime) -> float:
+        if state is None:
+            return 0.0
+        h, last = state
+        return 2.0 ** (-max(0.0, (at - last).total_seconds() / 86400) / h)
+
+    def _h0(self, q: Q) -> float:
+        return self.learner.h0 * math.exp(-0.4 * self.learner.offsets[q.index])
+
+    def _after(self, state: Any, q: Q, success: bool, at: datetime) -> Any:
+        h0 = self._h0(q)
+        if state is None:
+            return (h0 * (2.5 if success else 1.0), at)
+        h, _last = state
+        p = self.recall(state, at)
+        if success:
+            return (h * (1 + self.learner.growth * (1.1 - p) * math.exp(-0.3 * self.learner.offsets[q.index])), at)
+        return (max(h0 / 2, 0.35 * h), at)
+
+    def update(self, state: Any, q: Q, rating: int, at: datetime) -> Any:
+        return self._after(state, q, rating > 1, at)
+
+    def expected_after(self, state: Any, q: Q, now: datetime, target: datetime) -> float:
+        p = self.learner.first_success(q) if state is None else self.recall(state, now)
+        hit, miss = self._after(state, q, True, now), self._after(state, q, False, now)
+        return p * self.recall(hit, target) + (1 - p) * self.recall(miss, target)
+
+
+def rating_distribution(learner: Learner, p: float) -> list[tuple[int, float]]:
+    """The true distribution of the app's rating given recall probability p (see `answer`)."""
+    p_fail_score = 1 - p
+    hard = p * (P_PARTIAL + (1 - P_PARTIAL) * P_HINT)
+    fluent = p * (1 - P_PARTIAL) * (1 - P_HINT)
+    quick = _phi((0.5 / learner.speed - 0.25 - 0.5 * (1 - p)) / 0.1)
+    return [(1, p_fail_score), (2, hard), (3, fluent * (1 - quick)), (4, fluent * quick)]
+
+
+def answer(learner: Learner, q: Q, p: float, rng: random.Random) -> tuple[Grade, float, bool]:
+    """One simulated answer: recalled with probability p; fluent answers are quicker."""
+    if rng.random() < p:
+        score = 0.7 if rng.random() < P_PARTIAL else 1.0
+        hint = rng.random() < P_HINT
+        frac = learner.speed * (0.25 + 0.5 * (1 - p) + rng.gauss(0, 0.1))
+    else:
+        score, hint = rng.uniform(0.0, 0.45), rng.random() < 0.3
+        frac = learner.speed * (0.8 + rng.gauss(0, 0.15))
+    seconds = min(max(frac, 0.1), 1.5) * q.time_limit
+    return Grade.from_score(score, []), seconds, hint
+
+
+class OracleModel:
+    """The planner's MemoryModel computed from the learner's true memory (Candidate.truth)."""
+
+    def __init__(self, truth: Any, bank: dict[str, Q]) -> None:
+        self.truth, self.bank = truth, bank
+
+    def recall(self, c: Candidate, at: datetime) -> float:
+        return self.truth.recall(c.truth, at)
+
+    def recall_after_review(self, c: Candidate, now: datetime, target: datetime) -> float:
+        return self.truth.expected_after(c.truth, self.bank[c.question_id], now, target)
+
+
+# ---------------------------------------------------------------------------- SM-2 (Anki-style)
+
+
+def sm2_next(state: Any, rating: int, at: datetime) -> Any:
+    """(interval days, ease, reps) -> the next; due = at + interval."""
+    ivl, ease, reps = state if state is not None else (0.0, 2.5, 0)
+    if rating == 1:
+        return (1.0, max(1.3, ease - 0.2), 0)
+    if reps == 0:
+        return (4.0 if rating == 4 else 1.0, ease, 1)
+    if reps == 1:
+        ivl = {2: 3.0, 3: 6.0, 4: 8.0}[rating]
+    elif rating == 2:
+        ivl, ease = max(ivl + 1, ivl * 1.2), max(1.3, ease - 0.15)
+    elif rating == 3:
+        ivl = max(ivl + 1, ivl * ease)
+    else:
+        ivl, ease = max(ivl + 1, ivl * ease * 1.3), ease + 0.15
+    return (ivl, ease, reps + 1)
+
+
+# ---------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Run:
+    recall_at: dict[int, float] = field(default_factory=dict)  # horizon -> expected recall on that day
+    seen_at: dict[int, int] = field(default_factory=dict)
+    minutes_at: dict[int, float] = field(default_factory=dict)
+
+
+def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int], new_per_day: int) -> Run:
+    bank = make_bank()
+    by_id = {q.id: q for q in bank}
+    truth = TruthFSRS(learner) if learner.truth == "fsrs" else TruthHLR(learner)
+    app = scheduler.make_scheduler()  # the app's FSRS, default parameters, 0.9
+    interview = (START + timedelta(days=horizon)).date() if policy in ("ours", "oracle") else None
+    model = OracleModel(truth, by_id) if policy == "oracle" else FSRSModel()
+    memory: dict[str, MemoryState] = {}
+    sm2: dict[str, Any] = {}
+    true_state: dict[str, Any] = {}
+    answers: dict[str, int] = {}
+    samples: list[tuple[str, float, float]] = []
+    calibration: list[tuple[float, float, bool]] = []
+    run = Run()
+    minutes = 0.0
+    for day in range(max(checkpoints) + 1):
+        if day in checkpoints:
+            at = START + timedelta(days=day)
+            run.recall_at[day] = sum(truth.recall(true_state.get(q.id), at) for q in bank) / len(bank)
+            run.seen_at[day] = len(true_state)
+            run.minutes_at[day] = minutes
+        if day == max(checkpoints):
+            break
+        clock = START + timedelta(days=day, hours=STUDY_HOUR)
+        spent, introduced = 0.0, 0
+        if policy == "ours":  # the app's calibration of the learner's forgetting curve, from their reviews
+            model = FSRSModel(forgetting=planner.fit_forgetting(calibration[-400:]))
+        for _round in range(6):
+            ratios = planner.kind_ratios(samples[-500:])
+            cands = [Candidate(q.id, q.area, q.topic, q.difficulty,
+                               planner.estimate_seconds(q.kind, q.time_limit, ratios),
+                               memory.get(q.id), true_state.get(q.id)) for q in bank]
+            now = clock + timedelta(seconds=spent)
+            plan = planner.plan_day(cands, now=now, budget_seconds=MINUTES * 60 - spent,
+                                    new_quota=new_per_day - introduced, interview_date=interview, model=model)
+            if not plan.items:
+                break
+            for item in plan.items:
+                if spent + item.candidate.seconds > MINUTES * 60:
+                    break
+                q = by_id[item.question_id]
+                at = clock + timedelta(seconds=spent)
+                state = true_state.get(q.id)
+                p = learner.first_success(q) if state is None else truth.recall(state, at)
+                n = answers.get(q.id, 0)
+                rng = random.Random((learner.seed * 1_000_003 + q.index) * 1_009 + n)
+                grade, seconds, hint = answer(learner, q, p, rng)
+                rating = int(scheduler.rating_from(grade, seconds, q.time_limit, hint))
+                introduced += q.id not in memory
+                before = memory.get(q.id)
+                if before is not None and before.stability and before.last_review:
+                    calibration.append((before.stability, (at - before.last_review).total_seconds() / 86400,
+                                        rating > 1))
+                true_state[q.id] = truth.update(state, q, rating, at)
+                memory[q.id] = scheduler.next_memory(memory.get(q.id) or MemoryState(), rating, at, app, interview)
+                if policy == "sm2":
+                    sm2[q.id] = sm2_next(sm2.get(q.id), rating, at)
+                    ivl = sm2[q.id][0]
+                    # the plain queue orders by R(now); with S = the SM-2 interval that is relative overdueness
+                    memory[q.id] = MemoryState(2, None, ivl, 5.0, at + timedelta(days=round(ivl)), at)
+                answers[q.id] = n + 1
+                samples.append((q.kind, seconds, q.time_limit))
+                spent += seconds
+                minutes += seconds / 60
+            else:
+                continue
+            break
+    return run
+
+
+# ---------------------------------------------------------------------------- the table
+
+
+def _job(args: tuple[int, str, str, int, list[int], int]) -> tuple[str, str, int, int, Run]:
+    seed, truth, policy, horizon, checkpoints, new_per_day = args
+    return truth, policy, horizon, seed, simulate(make_learner(seed, truth), policy, horizon, checkpoints, new_per_day)
+
+
+def ci95(values: list[float]) -> tuple[float, float, float]:
+    mean = statistics.fmean(values)
+    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+    return mean, mean - half, mean + half
+
+
+def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int) -> dict[str, Any]:
+    jobs = []
+    for truth in ("fsrs", "hlr"):
+        for seed in range(1, learners + 1):
+            # SM-2 and plain FSRS ignore the date: one run, measured at every horizon
+            for policy in ("sm2", "fsrs"):
+                jobs.append((seed, truth, policy, max(horizons), sorted(horizons), new_per_day))
+            for policy in ("ours", "oracle"):
+                for h in horizons:
+                    jobs.append((seed, truth, policy, h, [h], new_per_day))
+    results: dict[tuple[str, str, int], list[Run]] = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for truth, policy, horizon, _seed, run in pool.map(_job, jobs, chunksize=4):
+            for h in run.recall_at:
+                if policy in ("sm2", "fsrs") or h == horizon:
+                    results.setdefault((truth, policy, h), []).append(run)
+    rows = []
+    for truth in ("fsrs", "hlr"):
+        for h in horizons:
+            oracle = statistics.fmean(r.recall_at[h] for r in results[(truth, "oracle", h)])
+            for policy in POLICIES:
+                runs = results[(truth, policy, h)]
+                mean, lo, hi = ci95([r.recall_at[h] for r in runs])
+                rows.append({"truth": truth, "horizon_days": h, "policy": policy, "recall_mean": round(mean, 4),
+                             "recall_ci95": [round(lo, 4), round(hi, 4)],
+                             "vs_oracle": round(mean / oracle, 4),
+                             "questions_seen": round(statistics.fmean(r.seen_at[h] for r in runs), 1),
+                             "minutes_used": round(statistics.fmean(r.minutes_at[h] for r in runs), 1)})
+    return {"learners_per_truth": learners, "bank": BANK_SIZE, "minutes_per_day": MINUTES,
+            "new_per_day": new_per_day, "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--learners", type=int, default=24, help="simulated learners per ground truth")
+    ap.add_argument("--new-per-day", type=int, default=20, help="User.new_per_day, the same for every policy")
+    ap.add_argument("--horizons", default="30,10", help="interview days after the start, comma-separated")
+    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--json", action="store_true", help="print the table as one JSON object")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    out = run_all(args.learners, [int(h) for h in args.horizons.split(",")], args.new_per_day, args.workers)
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{out['learners_per_truth']} learners per ground truth, {BANK_SIZE} questions, {MINUTES} min/day, "
+          f"{args.new_per_day} new/day max; expected recall over the bank at 00:00 on interview day")
+    print(f"{'truth':6} {'day':>3}  {'policy':7} {'recall':>7}  {'95% CI':15} {'/oracle':>7} {'seen':>6} {'minutes':>8}")
+    for r in out["rows"]:
+        lo, hi = r["recall_ci95"]
+        print(f"{r['truth']:6} {r['horizon_days']:>3}  {r['policy']:7} {r['recall_mean']:7.3f}  "
+              f"[{lo:.3f}, {hi:.3f}]  {r['vs_oracle']:7.3f} {r['questions_seen']:6.1f} {r['minutes_used']:8.1f}")
+    print(f"({out['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
