@@ -20,6 +20,7 @@ MAX_CHARS = 2000
 MAX_NODES = 600
 MAX_DEPTH = 60
 MAX_INT_EXPONENT = 4096
+MAX_INT_BITS = 65536  # a larger exact integer power is computed as a float (not finite)
 MAX_ARRAY_SIZE = 1_000_000
 
 
@@ -159,6 +160,9 @@ def _power(a: Any, b: Any) -> Any:
             raise FormulaError(f"exponent {b} is too large")
         if b < 0:
             return float(a) ** int(b) if a != 0 else math.inf
+        if abs(int(a)) > 1 and int(b) * int(a).bit_length() > MAX_INT_BITS:
+            # ((2**4096)**4096)**4096 would take minutes as an exact integer
+            return _float_pow(a, b)
         return a**b
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.power(np.asarray(a, dtype=float), b)
