@@ -36,6 +36,12 @@ more of it will still be remembered on T. `scheduler.clamp_due` makes sure no du
 falls after T. New questions compete within the first 3 x quota of the plain new order
 (so areas stay interleaved and easier comes first). Everything else (budget, quota, interleaving) is as in the plain policy.
 
+In interview mode the recall curve R_T is bent to the learner's own outcomes once they have
+30 reviews (`fit_forgetting`: a likelihood fit of a stability scale and decay), because
+FSRS-6's population curve is flat and would over-value learning new questions early for a
+fast forgetter. Known limit (bench/scheduler.py): against a learner whose memory is
+exponential (half-life model) this still over-invests in new questions at a 30-day horizon.
+
 The selected items are then interleaved across areas (round robin, keeping each area's
 priority order) so that a session mixes subjects.
 
