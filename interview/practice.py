@@ -1,0 +1,155 @@
+"""Daily practice: present the next card's fresh variant, grade the answer, update the card.
+
+The answer form carries a signed token (user, question, version, seed, when shown, nonce):
+a tampered or foreign form is refused, the time taken is measured by the server, and the
+nonce is the attempt's unique `submit_token`, so a double submit records one attempt and one
+review however the two requests interleave.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+import graders
+from graders import Grade, Question as QuestionSpec, Variant
+from interview import catalog, planner, scheduler
+from interview.models import Attempt, Question, User
+
+TOKEN_MAX_AGE = 24 * 3600
+
+
+class PracticeError(Exception):
+    """A request that cannot be honoured; `status` is the HTTP status it deserves."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Presented:
+    row: Question
+    spec: QuestionSpec
+    variant: Variant
+    token: str
+    is_new: bool
+
+
+@dataclass
+class Outcome:
+    attempt: Attempt
+    spec: QuestionSpec
+    variant: Variant
+    grade: Grade
+    rating: int | None  # None while a rubric answer waits for the learner's self-rating
+    suggested_rating: int
+    duplicate: bool
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="interview-practice")
+
+
+def issue_token(secret: str, user: User, row: Question, seed: int, now: datetime) -> str:
+    return _serializer(secret).dumps({"u": user.id, "q": row.id, "v": row.version, "s": seed,
+                                      "t": now.timestamp(), "n": secrets.token_hex(16)})
+
+
+def read_token(secret: str, token: str, user: User) -> dict[str, Any]:
+    try:
+        data = _serializer(secret).loads(token, max_age=TOKEN_MAX_AGE)
+    except SignatureExpired:
+        raise PracticeError("This question was shown more than a day ago: open practice again for a fresh one.") from None
+    except BadSignature:
+        raise PracticeError("The answer form was altered or is not from this server.") from None
+    if data.get("u") != user.id:
+        raise PracticeError("This answer form belongs to another learner.", 403)
+    return data
+
+
+def present(session: Session, user: User, secret: str, now: datetime, question_id: str | None = None) -> Presented | None:
+    """The next card of today's queue (or a chosen question), as a fresh variant."""
+    if question_id is None:
+        item = planner.next_item(session, user, now)
+        if item is None:
+            return None
+        question_id, is_new = item.question_id, item.is_new
+    else:
+        is_new = scheduler.find_card(session, user.id, question_id) is None
+    row, spec = catalog.get(session, question_id)
+    seed = catalog.new_seed()
+    return Presented(row, spec, graders.instantiate(spec, seed), issue_token(secret, user, row, seed, now), is_new)
+
+
+def submit(session: Session, user: User, secret: str, token: str, answer: str, hint_used: bool,
+           now: datetime) -> Outcome:
+    data = read_token(secret, token, user)
+    existing = session.exec(select(Attempt).where(Attempt.submit_token == data["n"])).first()
+    if existing is not None:
+        return _replay(session, existing)
+    row, spec = catalog.get(session, data["q"], include_retired=True)
+    if row.version != data["v"]:
+        raise PracticeError("This question was edited since it was shown: open it again to see the new version.", 409)
+    variant = graders.instantiate(spec, int(data["s"]))
+    grade = graders.grade(spec, variant, answer)
+    seconds = max(0.0, min(now.timestamp() - float(data["t"]), 4.0 * spec.time_limit + 60))
+    suggested = scheduler.rating_from(grade, seconds, spec.time_limit, hint_used)
+    attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=int(data["s"]),
+                      answer=answer, score=grade.score, verdict=grade.verdict, grade=grade.to_json(),
+                      seconds_taken=seconds, hint_used=hint_used, submit_token=data["n"], created_at=now)
+    session.add(attempt)
+    try:
+        session.flush()
+        rating = None
+        if grade.verdict == "invalid":
+            # an unreadable answer is not a memory lapse: record it, leave the card alone
+            rating = 0
+        elif not grade.needs_self_rating:
+            rating = int(suggested)
+            scheduler.review(session, scheduler.card_for(session, user.id, row.id, now), rating, now,
+                             seconds_taken=seconds, attempt_id=attempt.id)
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # the other of two simultaneous submits won; show its result
+        existing = session.exec(select(Attempt).where(Attempt.submit_token == data["n"])).first()
+        if existing is None:
+            raise
+        return _replay(session, existing)
+    return Outcome(attempt, spec, variant, grade, rating or None, int(suggested), duplicate=False)
+
+
+def rate(session: Session, user: User, attempt_id: int, rating: int, now: datetime) -> Attempt:
+    """The learner's self-rating of a rubric answer; a second rating changes nothing."""
+    if rating not in (1, 2, 3, 4):
+        raise PracticeError("A rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).")
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id:
+        raise PracticeError("There is no such attempt of yours.", 404)
+    if attempt.self_rating is not None:
+        return attempt
+    attempt.self_rating = rating
+    session.add(attempt)
+    scheduler.review(session, scheduler.card_for(session, user.id, attempt.question_id, now), rating, now,
+                     seconds_taken=attempt.seconds_taken, attempt_id=attempt.id)
+    session.commit()
+    return attempt
+
+
+def _replay(session: Session, attempt: Attempt) -> Outcome:
+    row, spec = catalog.get(session, attempt.question_id, include_retired=True)
+    variant = graders.instantiate(spec, attempt.seed)
+    g = attempt.grade or {}
+    grade = Grade(score=attempt.score, verdict=attempt.verdict, feedback=g.get("feedback", []),
+                  details=g.get("details", {}), needs_self_rating=g.get("needs_self_rating", False))
+    rating = attempt.self_rating if grade.needs_self_rating else None
+    return Outcome(attempt, spec, variant, grade, rating, 3, duplicate=True)
+
+
+def utc(dt: datetime | None = None) -> datetime:
+    return (dt or datetime.now(timezone.utc)).astimezone(timezone.utc)
