@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
@@ -18,6 +20,7 @@ from interview.render import markdown_html
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
 
 
 def _secret_key() -> str:
@@ -28,6 +31,18 @@ def _secret_key() -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def _from_environment() -> dict[str, Any]:
+    """Deployment settings: INTERVIEW_MULTI_USER, INTERVIEW_SECRET_KEY, INTERVIEW_SECURE_COOKIES."""
+    out: dict[str, Any] = {}
+    if os.environ.get("INTERVIEW_MULTI_USER", "").lower() in ("1", "true", "yes"):
+        out["MULTI_USER"] = True
+    if os.environ.get("INTERVIEW_SECRET_KEY"):
+        out["SECRET_KEY"] = os.environ["INTERVIEW_SECRET_KEY"]
+    if os.environ.get("INTERVIEW_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
+        out["SESSION_COOKIE_SECURE"] = True
+    return out
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -45,18 +60,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
+    app.config.update(_from_environment())
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key()
     engine = app.config["ENGINE"] or db.make_engine(app.config["DATABASE_URL"])
     app.extensions["engine"] = engine
     csrf.init_app(app)
+    limiter.init_app(app)
     app.jinja_env.filters["markdown"] = markdown_html
 
-    from interview.web import browse
+    from interview.web import auth, browse, instructor, mock, practice, progress
 
-    app.register_blueprint(browse.bp)
+    for blueprint in (auth.bp, browse.bp, practice.bp, mock.bp, progress.bp, instructor.bp):
+        app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="index", view_func=browse.index)
+    app.add_url_rule("/healthz", endpoint="healthz", view_func=lambda: "ok")
     _register_errors(app)
     app.teardown_appcontext(_close_session)
     return app
@@ -82,6 +101,11 @@ def _register_errors(app: Flask) -> None:
     def csrf_error(exc: CSRFError) -> tuple[str, int]:
         return render_template("error.html", code=400, title="Form expired or tampered",
                                message=f"{exc.description} Reload the page and try again."), 400
+
+    @app.errorhandler(429)
+    def too_many(exc: HTTPException) -> tuple[str, int]:
+        return render_template("error.html", code=429, title="Too many attempts",
+                               message="Too many sign-in attempts from here: wait a minute and try again."), 429
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:

@@ -7,15 +7,18 @@ from werkzeug.wrappers import Response
 from graders.topics import AREAS, TOPICS
 from interview import catalog
 from interview.web import get_session
+from interview.web.auth import login_required
 
 bp = Blueprint("browse", __name__, url_prefix="/questions")
 
 
 def index() -> Response:
-    return redirect(url_for("browse.listing"))
+    """A local instance opens straight into practice."""
+    return redirect(url_for("practice.today"))
 
 
 @bp.get("/")
+@login_required
 def listing() -> str:
     area = request.args.get("area") or None
     topic = request.args.get("topic") or None
@@ -28,6 +31,7 @@ def listing() -> str:
 
 
 @bp.route("/<question_id>", methods=["GET", "POST"])
+@login_required
 def question(question_id: str) -> str:
     try:
         row, spec = catalog.get(get_session(), question_id)

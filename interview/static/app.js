@@ -1,0 +1,118 @@
+// Small, dependency-free behaviour: math rendering, code boxes, hints, shortcuts, the mock timer.
+(function () {
+  "use strict";
+
+  function renderMath(root) {
+    if (!window.katex) return;
+    root.querySelectorAll(".math").forEach(function (el) {
+      if (el.dataset.rendered) return;
+      try {
+        window.katex.render(el.textContent, el, { displayMode: el.classList.contains("display"), throwOnError: false });
+        el.dataset.rendered = "1";
+      } catch (e) { /* leave the source visible */ }
+    });
+  }
+
+  function codeBoxes() {
+    document.querySelectorAll("textarea.code").forEach(function (box) {
+      box.addEventListener("keydown", function (ev) {
+        if (ev.key === "Tab" && !ev.ctrlKey && !ev.metaKey) {
+          ev.preventDefault();
+          var start = box.selectionStart, end = box.selectionEnd;
+          box.value = box.value.slice(0, start) + "    " + box.value.slice(end);
+          box.selectionStart = box.selectionEnd = start + 4;
+        }
+      });
+    });
+  }
+
+  function hints() {
+    var button = document.getElementById("hint-button");
+    if (!button) return;
+    var list = document.querySelectorAll(".hint");
+    var shown = 0;
+    button.addEventListener("click", function () {
+      if (shown < list.length) { list[shown].hidden = false; shown += 1; }
+      var used = document.getElementById("hint-used");
+      if (used) used.value = "1";
+      if (shown >= list.length) button.disabled = true;
+    });
+  }
+
+  function shortcuts() {
+    document.addEventListener("keydown", function (ev) {
+      var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement && document.activeElement.tagName);
+      if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter") {
+        var form = document.querySelector("form.answer");
+        if (form) { ev.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.submit(); }
+        return;
+      }
+      if (typing) return;
+      if (/^[1-4]$/.test(ev.key)) {
+        var rate = document.querySelector('form.rate button[value="' + ev.key + '"]');
+        if (rate) { ev.preventDefault(); rate.click(); }
+      } else if (ev.key === "n" || ev.key === "N") {
+        var next = document.getElementById("next-link");
+        if (next) { ev.preventDefault(); next.click(); }
+      }
+    });
+  }
+
+  function expressionPreview() {
+    var input = document.querySelector("input.expression");
+    var out = document.getElementById("expression-preview");
+    if (!input || !out) return;
+    var timer = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var body = new URLSearchParams({ text: input.value, question_id: input.dataset.question });
+        fetch(input.dataset.previewUrl, {
+          method: "POST", body: body,
+          headers: { "X-CSRFToken": document.querySelector('input[name="csrf_token"]').value }
+        }).then(function (r) { return r.json(); }).then(function (data) {
+          out.textContent = "";
+          if (data.error) { out.className = "preview error"; out.textContent = data.error; return; }
+          out.className = "preview";
+          if (window.katex && data.latex) {
+            window.katex.render(data.latex, out, { throwOnError: false });
+          } else {
+            out.textContent = "read as: " + data.read_as;
+          }
+        }).catch(function () { /* preview is a nicety */ });
+      }, 200);
+    });
+  }
+
+  function mockTimer() {
+    var clock = document.getElementById("mock-clock");
+    if (!clock) return;
+    var left = parseFloat(clock.dataset.secondsLeft);
+    var deadline = Date.now() + left * 1000;
+    var form = document.getElementById("mock-form");
+    var shownAt = Date.now();
+    var spent = document.getElementById("seconds-spent");
+    function tick() {
+      var s = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      clock.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+      if (spent) spent.value = String((Date.now() - shownAt) / 1000 + parseFloat(spent.dataset.before || "0"));
+      if (s <= 0) {
+        clearInterval(handle);
+        var finalField = document.getElementById("finish-now");
+        if (finalField) finalField.value = "1";
+        if (form) { form.requestSubmit ? form.requestSubmit() : form.submit(); }
+      }
+    }
+    var handle = setInterval(tick, 500);
+    tick();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    renderMath(document);
+    codeBoxes();
+    hints();
+    shortcuts();
+    expressionPreview();
+    mockTimer();
+  });
+})();

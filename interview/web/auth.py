@@ -1,0 +1,175 @@
+"""Sign up, sign in, sign out, and the account page (settings, your data, deletion)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from functools import wraps
+from typing import Any, Callable
+
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
+
+from graders.topics import AREAS, TOPICS
+from interview import accounts
+from interview.models import User
+from interview.web import get_session, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.before_app_request
+def load_user() -> None:
+    """Multi-user: the signed-in user or none. Local: the local learner, no sign-in needed."""
+    db = get_session()
+    if current_app.config["MULTI_USER"]:
+        uid = session.get("user_id")
+        g.user = db.get(User, uid) if isinstance(uid, int) else None
+    else:
+        g.user = accounts.local_user(db)
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.user is None:
+            return redirect(url_for("auth.signin", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def instructor_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.user.role != "instructor":
+            abort(403, "This page is for instructors.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("practice.today")
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> Any:
+    if not current_app.config["MULTI_USER"]:
+        return redirect(url_for("practice.today"))
+    error = None
+    if request.method == "POST":
+        try:
+            if request.form.get("password") != request.form.get("confirm"):
+                raise accounts.AccountError("The two passwords differ.")
+            user = accounts.create_user(get_session(), request.form.get("name", ""), request.form.get("password", ""))
+        except accounts.AccountError as exc:
+            error = str(exc)
+        else:
+            session.clear()
+            session["user_id"] = user.id
+            return redirect(url_for("practice.today"))
+    return render_template("auth/signup.html", error=error), (400 if error else 200)
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+def signin() -> Any:
+    if not current_app.config["MULTI_USER"]:
+        return redirect(url_for("practice.today"))
+    error = None
+    if request.method == "POST":
+        user = accounts.authenticate(get_session(), request.form.get("name", ""), request.form.get("password", ""))
+        if user is None:
+            error = "Wrong name or password."
+        else:
+            session.clear()
+            session["user_id"] = user.id
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/signin.html", error=error), (401 if error else 200)
+
+
+@bp.post("/signout")
+def signout() -> Any:
+    session.clear()
+    return redirect(url_for("auth.signin") if current_app.config["MULTI_USER"] else url_for("practice.today"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> Any:
+    error = None
+    if request.method == "POST":
+        try:
+            raw_date = request.form.get("interview_date", "").strip()
+            accounts.update_settings(
+                get_session(), g.user,
+                interview_date=date.fromisoformat(raw_date) if raw_date else None,
+                minutes_per_day=int(request.form.get("minutes_per_day", "30")),
+                new_per_day=int(request.form.get("new_per_day", "10")),
+                areas=[a for a in request.form.getlist("areas") if a in AREAS],
+                topics=[t for t in request.form.getlist("topics") if t in TOPICS],
+            )
+        except ValueError as exc:  # AccountError is a ValueError; so are bad dates and numbers
+            error = str(exc) if isinstance(exc, accounts.AccountError) else f"Could not read the form: {exc}."
+        else:
+            flash("Settings saved.")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", error=error, areas=AREAS, topics=TOPICS), (400 if error else 200)
+
+
+@bp.get("/account/export")
+@login_required
+def export() -> Response:
+    data = accounts.export_user(get_session(), g.user)
+    return Response(json.dumps(data, indent=1), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="interview-{g.user.name}.json"'})
+
+
+@bp.post("/account/import")
+def import_data() -> Any:
+    """Bring an export into this instance as a new account (multi-user) or as the local learner's history."""
+    upload = request.files.get("file")
+    if upload is None:
+        abort(400, "Choose an export file to import.")
+    if current_app.config["MULTI_USER"] and len(request.form.get("password", "")) < accounts.MIN_PASSWORD:
+        abort(400, f"Give the imported account a password of at least {accounts.MIN_PASSWORD} characters.")
+    try:
+        data = json.loads(upload.read().decode("utf-8"))
+        user = accounts.import_user(get_session(), data, name=request.form.get("name") or None,
+                                    password=request.form.get("password") or None)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        abort(400, "The file is not a JSON export.")
+    except accounts.AccountError as exc:
+        abort(400, str(exc))
+    if current_app.config["MULTI_USER"]:
+        session.clear()
+        session["user_id"] = user.id
+    flash(f"Imported as '{user.name}'.")
+    return redirect(url_for("practice.today"))
+
+
+@bp.post("/account/delete")
+@login_required
+def delete() -> Any:
+    if request.form.get("confirm_name") != g.user.name:
+        abort(400, "To delete the account, type its name exactly in the confirmation box.")
+    accounts.delete_user(get_session(), g.user)
+    session.clear()
+    flash("The account and all its data were deleted.")
+    return redirect(url_for("auth.signin") if current_app.config["MULTI_USER"] else url_for("practice.today"))
+
+
+@bp.post("/cohorts/join")
+@login_required
+def join_cohort() -> Any:
+    from interview import cohorts, practice
+
+    try:
+        cohort = cohorts.join(get_session(), g.user, request.form.get("code", ""), practice.utc())
+    except cohorts.CohortError as exc:
+        abort(exc.status, str(exc))
+    flash(f"You joined '{cohort.name}'.")
+    return redirect(url_for("auth.account"))

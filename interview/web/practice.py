@@ -1,0 +1,81 @@
+"""Daily practice pages: the queue, one question at a time, the grade, the self-rating."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+
+from interview import catalog, planner, practice
+from interview.web import get_session
+from interview.web.auth import login_required
+
+bp = Blueprint("practice", __name__, url_prefix="/practice")
+
+
+def _secret() -> str:
+    return current_app.config["SECRET_KEY"]
+
+
+@bp.get("/")
+@login_required
+def today() -> Any:
+    db, now = get_session(), practice.utc()
+    summary = planner.daily_queue(db, g.user, now)
+    shown = practice.present(db, g.user, _secret(), now)
+    return render_template("practice/question.html", shown=shown, summary=summary)
+
+
+@bp.get("/q/<question_id>")
+@login_required
+def one(question_id: str) -> Any:
+    """Practise a chosen question (from the bank browser); it counts like a review."""
+    db, now = get_session(), practice.utc()
+    try:
+        shown = practice.present(db, g.user, _secret(), now, question_id=question_id)
+    except catalog.NotFound:
+        abort(404, f"There is no question '{question_id}'.")
+    return render_template("practice/question.html", shown=shown, summary=planner.daily_queue(db, g.user, now))
+
+
+@bp.post("/answer")
+@login_required
+def answer() -> Any:
+    db, now = get_session(), practice.utc()
+    kind = request.form.get("kind", "")
+    text = ", ".join(request.form.getlist("answer")) if kind == "multi" else request.form.get("answer", "")
+    try:
+        outcome = practice.submit(db, g.user, _secret(), request.form.get("token", ""), text,
+                                  request.form.get("hint_used") == "1", now)
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except catalog.NotFound:
+        abort(404, "That question no longer exists.")
+    return render_template("practice/result.html", outcome=outcome)
+
+
+@bp.post("/rate/<int:attempt_id>")
+@login_required
+def rate(attempt_id: int) -> Any:
+    try:
+        rating = int(request.form.get("rating", ""))
+        practice.rate(get_session(), g.user, attempt_id, rating, practice.utc())
+    except ValueError:
+        abort(400, "A rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).")
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    return redirect(url_for("practice.today"))
+
+
+@bp.post("/preview")
+@login_required
+def preview() -> Any:
+    """How an expression answer was read, for the live preview under the input."""
+    from graders import expression
+
+    try:
+        _row, spec = catalog.get(get_session(), request.form.get("question_id", ""))
+    except catalog.NotFound:
+        return jsonify(error="unknown question"), 404
+    if spec.kind != "expression":
+        return jsonify(error="not an expression question"), 400
+    return jsonify(expression.preview(spec, request.form.get("text", "")))
