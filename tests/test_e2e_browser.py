@@ -1,0 +1,144 @@
+"""End-to-end in a real headless Chromium (Debian's), driven by Playwright.
+
+A learner signs up, practises three questions of different kinds (one of them code), sits a
+short mock to the timer's end and reads the report, then opens the dashboard. Screenshots of
+the main pages are saved under `e2e-screenshots/` at the repository root.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+from werkzeug.serving import make_server
+
+from interview import bank
+from interview.models import MockInterview, Question
+from interview.practice import utc
+from interview.sync import sync_bank
+from interview.web import create_app
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent.parent / "e2e-screenshots"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def live_server(engine: sa.Engine) -> Iterator[tuple[str, sa.Engine]]:
+    with Session(engine) as s:
+        sync_bank(s, bank.load_bank()[0])
+    app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "e2e"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", engine
+    server.shutdown()
+
+
+@pytest.fixture
+def page(live_server: tuple[str, sa.Engine]):  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail("Chromium is required under CI=true (.ci/run installs Debian's chromium)")
+        pytest.skip("no chromium on this machine")
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        yield pg
+        browser.close()
+
+
+def first_of_kind(engine: sa.Engine, kind: str) -> str:
+    with Session(engine) as s:
+        qid = s.exec(select(Question.id).where(Question.kind == kind, Question.status == "active")
+                     .order_by(Question.difficulty, Question.id)).first()
+    assert qid, f"the bank has no active {kind} question"
+    return qid
+
+
+def test_learner_journey(page, live_server: tuple[str, sa.Engine]) -> None:  # type: ignore[no-untyped-def]
+    base, engine = live_server
+    page.goto(base + "/")
+    assert "/signin" in page.url  # anonymous users are sent to sign in
+    page.click("text=Create an account")
+    page.fill("input[name=name]", "e2e-learner")
+    page.fill("input[name=password]", "a good long password")
+    page.fill("input[name=confirm]", "a good long password")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/practice/")
+    page.screenshot(path=str(SHOTS / "practice.png"), full_page=True)
+
+    # 1. a choice question
+    page.goto(f"{base}/practice/q/{first_of_kind(engine, 'choice')}")
+    page.locator("input[name=answer]").first.check()
+    page.click("form.answer button[type=submit]")
+    page.wait_for_selector("section.grade")
+    assert page.locator("section.explanation").is_visible()
+    page.screenshot(path=str(SHOTS / "practice-result-choice.png"), full_page=True)
+
+    # 2. a numeric question, submitted with Ctrl+Enter
+    page.goto(f"{base}/practice/q/{first_of_kind(engine, 'numeric')}")
+    page.fill("input[name=answer]", "banana")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("section.grade.invalid")
+    assert "Could not read" in page.inner_text("section.grade")
+
+    # 3. a code question, typed into the code box with the Tab key indenting
+    code_qid = first_of_kind(engine, "code")
+    page.goto(f"{base}/practice/q/{code_qid}")
+    box = page.locator("textarea.code")
+    box.fill("def placeholder():")
+    box.press("End")
+    box.press("Enter")
+    box.press("Tab")
+    assert box.input_value().endswith("\n    ")
+    with Session(engine) as s:
+        row = s.get(Question, code_qid)
+        spec = bank.load_text(row.yaml_text)  # type: ignore[union-attr]
+    box.fill(spec.spec.reference)
+    page.click("form.answer button[type=submit]")
+    page.wait_for_selector("section.grade", timeout=60_000)
+    assert "Correct" in page.inner_text("section.grade")
+    page.screenshot(path=str(SHOTS / "practice-result-code.png"), full_page=True)
+
+    # a short mock, sat to the timer's end
+    page.goto(base + "/mock/")
+    page.screenshot(path=str(SHOTS / "mock-index.png"), full_page=True)
+    page.locator("form.format", has_text="Quick check").locator("button").click()
+    page.wait_for_url("**/mock/*")
+    mock_url = page.url
+    with Session(engine) as s:  # shorten the server's deadline: the server is the authority
+        m = s.exec(select(MockInterview).order_by(MockInterview.id.desc())).first()
+        assert m is not None
+        m.deadline = utc() + timedelta(seconds=6)
+        s.add(m)
+        s.commit()
+    page.goto(mock_url)  # a reload resumes with the right (server) time left
+    left = float(page.get_attribute("#mock-clock", "data-seconds-left") or "0")
+    assert 0 < left <= 10
+    if page.locator("input[type=radio], input[type=checkbox]").count():
+        page.locator("input[name=answer]").first.check()
+    else:
+        page.fill("input[name=answer]", "0.5")
+    page.screenshot(path=str(SHOTS / "mock-sit.png"), full_page=True)
+    page.wait_for_url("**/report", timeout=30_000)  # the timer submits at zero
+    assert "Sections" in page.inner_text("main")
+    page.screenshot(path=str(SHOTS / "mock-report.png"), full_page=True)
+
+    page.goto(base + "/progress/")
+    assert "Mastery" in page.inner_text("main")
+    page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
