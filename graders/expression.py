@@ -727,3 +727,75 @@ def time_grade(question: "Question", variant: Variant, answer: str, repeat: int 
         graders.grade(question, variant, answer)
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
+
+
+# ---------------------------------------------------------------- live preview
+
+
+def preview(question: "Question", text: str) -> dict[str, str]:
+    """How an answer would be read, for the live echo under the input: never grades, never raises."""
+    spec: Answer = question.spec
+    names = list(spec.vars)
+    try:
+        used = {c.func.id for c in ast.walk(formula.parse(spec.expr).tree)
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+    except formula.FormulaError:
+        used = set()
+    try:
+        reading = read(text, names, sorted(used & set(formula.FUNCTIONS)))
+    except ReadError as exc:
+        return {"error": exc.message, "caret": caret(text, exc.pos)}
+    result = {"read_as": reading.display, "latex": to_latex(reading.formula.tree)}
+    if reading.notes:
+        result["notes"] = "; ".join(reading.notes)
+    return result
+
+
+_LATEX_FUNCS = {"sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "log": r"\ln", "ln": r"\ln", "exp": r"\exp",
+                "log2": r"\log_2", "log10": r"\log_{10}", "sinh": r"\sinh", "cosh": r"\cosh", "tanh": r"\tanh",
+                "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan"}
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "kappa", "lambda", "mu", "nu", "xi", "pi",
+          "rho", "sigma", "tau", "phi", "chi", "psi", "omega"}
+_PREC = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 4}
+
+
+def to_latex(node: ast.AST) -> str:
+    """LaTeX for a checked formula tree, so the learner sees 2x^2/(x+1) typeset as it was read."""
+    if isinstance(node, ast.Expression):
+        return to_latex(node.body)
+    if isinstance(node, ast.Constant):
+        return _num(float(node.value)) if isinstance(node.value, float) else str(node.value)
+    if isinstance(node, ast.Name):
+        if node.id in _GREEK:
+            return "\\" + node.id
+        return node.id if len(node.id) == 1 or node.id == "e" else rf"\mathrm{{{node.id}}}"
+    if isinstance(node, ast.UnaryOp):
+        inner = to_latex(node.operand)
+        if isinstance(node.operand, ast.BinOp) and _PREC.get(type(node.operand.op), 5) <= 1:
+            inner = rf"\left({inner}\right)"
+        return ("-" if isinstance(node.op, ast.USub) else "+") + inner
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Div):
+            return rf"\frac{{{to_latex(node.left)}}}{{{to_latex(node.right)}}}"
+        prec = _PREC.get(type(node.op), 5)
+        left, right = to_latex(node.left), to_latex(node.right)
+        if isinstance(node.left, ast.BinOp) and _PREC.get(type(node.left.op), 5) < prec and not isinstance(node.left.op, ast.Div) \
+                or (isinstance(node.op, ast.Pow) and isinstance(node.left, (ast.BinOp, ast.UnaryOp))):
+            left = rf"\left({left}\right)"
+        if isinstance(node.op, ast.Pow):
+            return rf"{{{left}}}^{{{right}}}"
+        if isinstance(node.right, ast.BinOp) and _PREC.get(type(node.right.op), 5) <= prec and not isinstance(node.right.op, (ast.Div, ast.Pow)) \
+                or isinstance(node.right, ast.UnaryOp):
+            right = rf"\left({right}\right)"
+        op = {ast.Add: " + ", ast.Sub: " - ", ast.Mult: r" \cdot "}.get(type(node.op), " ? ")
+        return left + op + right
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        args = [to_latex(a) for a in node.args]
+        name = node.func.id
+        if name == "sqrt" and len(args) == 1:
+            return rf"\sqrt{{{args[0]}}}"
+        if name == "abs" and len(args) == 1:
+            return rf"\left|{args[0]}\right|"
+        head = _LATEX_FUNCS.get(name, rf"\operatorname{{{name}}}")
+        return head + r"\left(" + ", ".join(args) + r"\right)"
+    return ast.unparse(node)

@@ -83,3 +83,13 @@ def any_engine(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[sa.E
     db.migrate(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def bundled_bank() -> list:
+    """The bundled bank, parsed once per run (1.3 s a parse): tests only read it."""
+    from interview import bank
+
+    loaded, problems = bank.load_bank()
+    assert not problems, problems
+    return loaded

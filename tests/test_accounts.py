@@ -15,8 +15,8 @@ T0 = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
 QID = "f1-from-confusion-counts"
 
 
-def seed_history(session: Session) -> User:
-    sync_bank(session, bank.load_bank()[0], T0)
+def seed_history(session: Session, bundled_bank: list) -> User:
+    sync_bank(session, bundled_bank, T0)
     user = accounts.create_user(session, "grace", "correct horse battery")
     user.interview_date, user.minutes_per_day, user.areas = date(2026, 6, 1), 45, ["ml"]
     card = Card(user_id=user.id, question_id=QID, state=2, step=None, stability=3.5, difficulty=5.1,
@@ -75,14 +75,14 @@ def test_passwords_are_hashed_and_checked(session: Session) -> None:
         accounts.create_user(session, "<script>", "a long password")
 
 
-def test_export_import_round_trip_into_a_fresh_instance(engine: sa.Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_export_import_round_trip_into_a_fresh_instance(engine: sa.Engine, tmp_path, bundled_bank: list) -> None:  # type: ignore[no-untyped-def]
     with Session(engine, expire_on_commit=False) as s:
-        user = seed_history(s)
+        user = seed_history(s, bundled_bank)
         exported = accounts.export_user(s, user)
     fresh = db.make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     db.migrate(fresh)
     with Session(fresh, expire_on_commit=False) as s:
-        sync_bank(s, bank.load_bank()[0], T0)
+        sync_bank(s, bundled_bank, T0)
         imported = accounts.import_user(s, exported, password="new password 1")
         again = accounts.export_user(s, imported)
         assert accounts.authenticate(s, "grace", "new password 1") is not None
@@ -92,10 +92,10 @@ def test_export_import_round_trip_into_a_fresh_instance(engine: sa.Engine, tmp_p
     assert len(again["reviews"]) == 3 and again["user"]["interview_date"] == "2026-06-01"
 
 
-def test_import_refuses_damaged_or_foreign_files(session: Session) -> None:
+def test_import_refuses_damaged_or_foreign_files(session: Session, bundled_bank: list) -> None:
     with pytest.raises(accounts.AccountError, match="not an interview export"):
         accounts.import_user(session, {"hello": 1})
-    user = seed_history(session)
+    user = seed_history(session, bundled_bank)
     doc = accounts.export_user(session, user)
     with pytest.raises(accounts.AccountError, match="taken"):
         accounts.import_user(session, doc)
@@ -105,8 +105,8 @@ def test_import_refuses_damaged_or_foreign_files(session: Session) -> None:
     assert session.exec(select(User).where(User.name == "grace2")).first() is None  # nothing half-imported
 
 
-def test_delete_removes_only_that_learner(session: Session) -> None:
-    user = seed_history(session)
+def test_delete_removes_only_that_learner(session: Session, bundled_bank: list) -> None:
+    user = seed_history(session, bundled_bank)
     other = accounts.create_user(session, "other", "a long password")
     session.add(Card(user_id=other.id, question_id=QID, due=T0))
     session.commit()

@@ -56,8 +56,8 @@ def test_save_versions_history_and_retire(session: Session) -> None:
     assert catalog.get(session, "authored-sum", include_retired=True)[0].status == "retired"
 
 
-def test_bank_ids_cannot_be_taken_over(session: Session) -> None:
-    sync_bank(session, bank.load_bank()[0])
+def test_bank_ids_cannot_be_taken_over(session: Session, bundled_bank: list) -> None:
+    sync_bank(session, bundled_bank)
     text = (bank.default_bank_path() / "ml" / "f1-from-confusion-counts.yaml").read_text()
     with pytest.raises(authoring.AuthoringError, match="bundled bank"):
         authoring.save(session, instructor(session), text)

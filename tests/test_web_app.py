@@ -20,9 +20,9 @@ from interview.web import create_app
 
 
 @pytest.fixture
-def app(engine: sa.Engine) -> Flask:
+def app(engine: sa.Engine, bundled_bank: list) -> Flask:
     with Session(engine) as s:
-        sync_bank(s, bank.load_bank()[0])
+        sync_bank(s, bundled_bank)
         accounts.create_user(s, "alice", "alice password")
         accounts.create_user(s, "bob", "bob's password")
         accounts.create_user(s, "teacher", "teacher password", role="instructor")
@@ -63,9 +63,9 @@ def test_anonymous_users_are_redirected_in_multi_user_mode(app: Flask) -> None:
     assert c.get("/healthz").data == b"ok"
 
 
-def test_local_mode_opens_straight_into_practice(engine: sa.Engine) -> None:
+def test_local_mode_opens_straight_into_practice(engine: sa.Engine, bundled_bank: list) -> None:
     with Session(engine) as s:
-        sync_bank(s, bank.load_bank()[0])
+        sync_bank(s, bundled_bank)
     c = create_app({"ENGINE": engine, "SECRET_KEY": "x"}).test_client()
     assert c.get("/").headers["Location"].endswith("/practice/")
     page = c.get("/practice/")
@@ -281,3 +281,21 @@ def test_instructor_role_is_separate(app: Flask, engine: sa.Engine) -> None:
     with Session(engine) as s:
         roles = {u.name: u.role for u in s.exec(select(User)).all()}
     assert roles["teacher"] == "instructor" and roles["alice"] == "learner"
+
+
+def test_expression_preview_echoes_the_reading(app: Flask, engine: sa.Engine) -> None:
+    c = app.test_client()
+    sign_in(c, "alice", "alice password")
+    qid = question_of_kind(engine, "expression")
+    token = csrf_of(c.get("/practice/").data)
+    with Session(engine) as s:
+        var = next(iter(bank.load_text(s.get(Question, qid).yaml_text).spec.vars))
+    ok = c.post("/practice/preview", data={"question_id": qid, "text": f"2{var}^2/({var}+1)"},
+                headers={"X-CSRFToken": token})
+    assert ok.status_code == 200
+    assert ok.json["read_as"] == f"2*{var}^2/({var} + 1)" and ok.json["latex"].startswith(r"\frac{2 \cdot")
+    bad = c.post("/practice/preview", data={"question_id": qid, "text": f"3({var}+1"}, headers={"X-CSRFToken": token})
+    assert bad.json["error"] == "this bracket is never closed"
+    assert c.post("/practice/preview", data={"question_id": "no-such-id", "text": "x"},
+                  headers={"X-CSRFToken": token}).status_code == 404
+    assert c.post("/practice/preview", data={"question_id": qid, "text": "x"}).status_code == 400  # no CSRF token

@@ -42,9 +42,9 @@ INSTRUCTOR_ROUTES = [
 
 
 @pytest.fixture
-def app(engine: sa.Engine) -> Flask:
+def app(engine: sa.Engine, bundled_bank: list) -> Flask:
     with Session(engine) as s:
-        sync_bank(s, bank.load_bank()[0])
+        sync_bank(s, bundled_bank)
         accounts.create_user(s, "alice", "alice password")
         accounts.create_user(s, "teacher", "teacher password", role="instructor")
     return create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "test-secret", "TESTING": True})
