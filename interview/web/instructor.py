@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 import tempfile
+import threading
 import zipfile
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
-from flask import (Blueprint, Response, abort, flash, g, redirect, render_template, request, stream_with_context,
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, stream_with_context,
                    url_for)
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from graders.question import KINDS
 from graders.topics import AREAS, TOPICS, topics_of
 from interview import authoring, catalog, cohorts, item_analysis, mock, practice
-from interview.models import MockFormat, Question
+from interview.models import MockFormat, Question, User
 from interview.web import get_session
 from interview.web.auth import instructor_required
 
@@ -123,37 +125,56 @@ def import_form() -> Any:
 
 @bp.post("/import")
 def import_upload() -> Any:
-    """Streams progress while every file is checked, then imports all or nothing."""
+    """Streams a live progress bar while every file is checked, then imports all or nothing.
+
+    The import runs in a worker thread with its own database session, so each step reaches the
+    browser as it happens rather than all at once at the end."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         abort(400, "Choose a .zip of question files, or a single .yaml file.")
     data = upload.read()
-    name = upload.filename
-    author = g.user
-    db = get_session()
+    name = Path(upload.filename).name
+    author_id = g.user.id
+    engine = current_app.extensions["engine"]
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def work() -> None:
+        try:
+            with tempfile.TemporaryDirectory(prefix="interview-upload-") as tmp, \
+                    Session(engine, expire_on_commit=False) as db:
+                if name.endswith(".zip"):
+                    source: Any = data
+                else:
+                    target = Path(tmp) / name
+                    target.write_bytes(data)
+                    source = [target]
+                report = authoring.import_questions(db, source, db.get(User, author_id),
+                                                    lambda i, total, _qid: events.put(("step", (i, total))))
+            events.put(("done", report))
+        except authoring.AuthoringError as exc:
+            events.put(("problems", exc.problems))
+        except Exception:  # noqa: BLE001 - reported to the instructor, logged for us
+            current_app.logger.exception("import failed")
+            events.put(("problems", [authoring.Problem(name, "", "the import failed unexpectedly; nothing was imported")]))
+
+    worker = threading.Thread(target=work, name="import", daemon=True)
+    template_head = render_template("instructor/import_head.html")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def run() -> Iterator[str]:
-        yield render_template("instructor/import_head.html")
-        steps: list[str] = []
-
-        def progress(i: int, total: int, qid: str) -> None:
-            steps.append(f'<script>step({i}, {total});</script>\n')
-
-        try:
-            if name.endswith(".zip"):
-                source: Any = data
-            else:
-                tmp = tempfile.mkdtemp(prefix="interview-upload-")
-                target = Path(tmp) / Path(name).name
-                target.write_bytes(data)
-                source = [target]
-            report = authoring.import_questions(db, source, author, progress)
-        except authoring.AuthoringError as exc:
-            yield "".join(steps)
-            yield render_template("instructor/import_result.html", problems=exc.problems, report=None)
+        yield template_head
+        worker.start()
+        while True:
+            kind, payload = events.get()
+            if kind == "step":
+                yield f"<script>step({payload[0]}, {payload[1]});</script>\n"
+                continue
+            with app.app_context():
+                if kind == "done":
+                    yield render_template("instructor/import_result.html", problems=[], report=payload)
+                else:
+                    yield render_template("instructor/import_result.html", problems=payload, report=None)
             return
-        yield "".join(steps)
-        yield render_template("instructor/import_result.html", problems=[], report=report)
 
     return Response(stream_with_context(run()), mimetype="text/html")
 
