@@ -1,12 +1,15 @@
 """End-to-end in a real headless Chromium (Debian's), driven by Playwright.
 
 A learner signs up, practises three questions of different kinds (one of them code), sits a
-short mock to the timer's end and reads the report, then opens the dashboard. Screenshots of
-the main pages are saved under `e2e-screenshots/` at the repository root.
+short mock to the timer's end and reads the report, then opens the dashboard. An instructor
+writes a new question in the browser (form starter, an inline error, a preview, a save) and a
+learner then practises it. Screenshots of the main pages are saved under `e2e-screenshots/`
+at the repository root.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from datetime import timedelta
@@ -18,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from werkzeug.serving import make_server
 
-from interview import bank
+from interview import accounts, bank
 from interview.models import MockInterview, Question
 from interview.practice import utc
 from interview.sync import sync_bank
@@ -31,9 +34,10 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture
-def live_server(engine: sa.Engine) -> Iterator[tuple[str, sa.Engine]]:
+def live_server(engine: sa.Engine, bundled_bank: list) -> Iterator[tuple[str, sa.Engine]]:
     with Session(engine) as s:
-        sync_bank(s, bank.load_bank()[0])
+        sync_bank(s, bundled_bank)
+        accounts.create_user(s, "e2e-teacher", "teacher's long password", role="instructor")
     app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "e2e"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -142,3 +146,60 @@ def test_learner_journey(page, live_server: tuple[str, sa.Engine]) -> None:  # t
     page.goto(base + "/progress/")
     assert "Mastery" in page.inner_text("main")
     page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
+
+def sign_in(page, base: str, name: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + "/signin")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url("**/practice/")
+
+
+def test_instructor_writes_a_question_and_a_learner_practises_it(page, live_server) -> None:  # type: ignore[no-untyped-def]
+    base, engine = live_server
+    sign_in(page, base, "e2e-teacher", "teacher's long password")
+    page.click("nav >> text=Instructor")
+    page.fill("form.starter input[name=title]", "Accuracy of a screening model")
+    page.select_option("form.starter select[name=kind]", "numeric")
+    page.select_option("form.starter select[name=topic]", "evaluation-metrics")
+    page.click("form.starter button[type=submit]")
+    editor = page.locator("textarea[name=yaml]")
+    skeleton = editor.input_value()
+    assert "id: accuracy-of-a-screening-model" in skeleton and "area: ml" in skeleton
+
+    # a broken edit: the problem is shown inline, naming the field, and nothing is saved
+    editor.fill(skeleton.replace("time_limit: 120", "time_limit: soon"))
+    page.click("button[value=save]")
+    assert "time_limit" in page.inner_text("section.problems")
+    with Session(engine) as s:
+        assert s.get(Question, "accuracy-of-a-screening-model") is None
+
+    # the instructor's own wording; check and preview, then save
+    written = skeleton.replace("A model is right on", "A screening model classifies correctly")
+    editor.fill(written)
+    page.click("button[value=check]")
+    page.wait_for_selector("section.preview-pane")
+    assert "screening model classifies correctly" in page.inner_text("section.preview-pane")
+    page.screenshot(path=str(SHOTS / "instructor-editor.png"), full_page=True)
+    page.click("button[value=save]")
+    page.wait_for_url("**/history")
+    assert "version 1" in page.inner_text("main")
+    page.click("button:has-text('Sign out')")
+
+    # a learner finds it in practice and answers it from the numbers on the page
+    page.goto(base + "/signup")
+    page.fill("input[name=name]", "e2e-student")
+    page.fill("input[name=password]", "a good long password")
+    page.fill("input[name=confirm]", "a good long password")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/practice/")
+    page.goto(base + "/practice/q/accuracy-of-a-screening-model")
+    prompt = page.inner_text("div.prompt")
+    m = re.search(r"correctly (\d+) of (\d+)", prompt)
+    assert m, prompt
+    page.fill("input[name=answer]", f"{int(m.group(1)) / int(m.group(2)):.3f}")
+    page.click("form.answer button[type=submit]")
+    page.wait_for_selector("section.grade")
+    assert "Correct" in page.inner_text("section.grade")
+    page.screenshot(path=str(SHOTS / "learner-practises-authored.png"), full_page=True)
