@@ -73,12 +73,17 @@ def read_token(secret: str, token: str, user: User) -> dict[str, Any]:
     return data
 
 
-def present(session: Session, user: User, secret: str, now: datetime, question_id: str | None = None) -> Presented | None:
-    """The next card of today's queue (or a chosen question), as a fresh variant."""
+def present(session: Session, user: User, secret: str, now: datetime, question_id: str | None = None,
+            queue: planner.Queue | None = None) -> Presented | None:
+    """The next card of today's queue (or a chosen question), as a fresh variant.
+
+    Pass the `queue` the page already computed: planning the day is the page's main cost."""
     if question_id is None:
-        item = planner.next_item(session, user, now)
-        if item is None:
+        if queue is None:
+            queue = planner.daily_queue(session, user, now)
+        if not queue.items:
             return None
+        item = queue.items[0]
         question_id, is_new = item.question_id, item.is_new
     else:
         is_new = scheduler.find_card(session, user.id, question_id) is None

@@ -21,7 +21,7 @@ def _secret() -> str:
 def today() -> Any:
     db, now = get_session(), practice.utc()
     summary = planner.daily_queue(db, g.user, now)
-    shown = practice.present(db, g.user, _secret(), now)
+    shown = practice.present(db, g.user, _secret(), now, queue=summary)
     return render_template("practice/question.html", shown=shown, summary=summary)
 
 
