@@ -6,7 +6,11 @@ by content hash: a new version has a new hash and is parsed afresh.
 from __future__ import annotations
 
 import secrets
+import threading
 from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
 
 from sqlmodel import Session, select
 
@@ -27,6 +31,33 @@ def _parse(content_hash: str, yaml_text: str, qid: str) -> QuestionSpec:
 
 def spec_of(row: Question) -> QuestionSpec:
     return _parse(row.content_hash, row.yaml_text, row.id)
+
+
+IndexRow = tuple[str, str, list, str, int, int]  # id, area, topics, kind, difficulty, time_limit
+_index: dict[str, tuple[Any, list[IndexRow]]] = {}
+_index_lock = threading.Lock()
+
+
+def active_index(session: Session) -> list[IndexRow]:
+    """(id, area, topics, kind, difficulty, time_limit) of every active question.
+
+    Every practice page needs this list; it changes only when questions are synced, saved or
+    retired, so it is kept per database and re-read when a one-row fingerprint query (count,
+    active count, sum of versions, latest update) says the table changed."""
+    active = sa.case((Question.status == "active", 1), else_=0)
+    fingerprint = tuple(session.exec(select(sa.func.count(), sa.func.sum(active), sa.func.sum(Question.version),
+                                            sa.func.max(Question.updated_at))).one())
+    key = str(session.get_bind().url)
+    cached = _index.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    rows = session.exec(select(Question.id, Question.area, Question.topics, Question.kind, Question.difficulty,
+                               Question.time_limit).where(Question.status == "active")
+                        .order_by(Question.id)).all()
+    index = [tuple(r) for r in rows]
+    with _index_lock:
+        _index[key] = (fingerprint, index)  # type: ignore[assignment]
+    return index  # type: ignore[return-value]
 
 
 def get(session: Session, question_id: str, include_retired: bool = False) -> tuple[Question, QuestionSpec]:
