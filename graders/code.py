@@ -290,17 +290,18 @@ def judge_growth(sizes: list[int], seconds: list[float | None], expected: str,
 
 # --- grading ----------------------------------------------------------------------------------
 
-def run_submission(spec: Answer, source: str,
-                   unsafe_plain: bool = False) -> tuple[sandbox.Result, dict[str, Any] | None]:
+def run_submission(spec: Answer, source: str, unsafe_plain: bool = False,
+                   timing_only: bool = False) -> tuple[sandbox.Result, dict[str, Any] | None]:
     """One sandbox run for all tests (and timings); the report if the harness delivered one.
 
-    `unsafe_plain` runs without bwrap: only for the benchmark's baseline.
+    `unsafe_plain` runs without bwrap: only for the benchmark's baseline. `timing_only` skips
+    the tests, to time a solution again before calling it too slow.
     """
-    tests = list(spec.tests.visible) + list(spec.tests.hidden)
+    tests = [] if timing_only else list(spec.tests.visible) + list(spec.tests.hidden)
     nonce = sandbox.new_nonce()
     job: dict[str, Any] = {
         "nonce": nonce, "source": source, "function": spec.function, "tests": [t.args for t in tests],
-        "show_output": [True] * len(spec.tests.visible) + [False] * len(spec.tests.hidden),
+        "show_output": ([True] * len(spec.tests.visible) + [False] * len(spec.tests.hidden))[:len(tests)],
         "array_args": spec.array_args, "test_time_limit": spec.test_time_limit,
     }
     wall = 2.0 + spec.test_time_limit * len(tests)
@@ -409,19 +410,54 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
                                "passed": passed, "total": len(tests), "tests": rows,
                                "hidden": {"passed": hid_pass, "total": len(hid)}}
     if spec.complexity and "timings" in report:
-        timings = report["timings"]
-        sizes = [t["n"] for t in timings]
-        secs = [t["seconds"] if t["status"] == "ok" else None for t in timings]
-        if len(timings) < len(spec.complexity.sizes) and timings and timings[-1]["status"] != "timeout":
-            secs = secs[:-1]
-            sizes = sizes[:-1]
+        sizes, secs = _timings(report, spec)
         best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT)
+        retimed = 0
+        while slow and retimed < RETIMINGS:  # a busy machine inflates single timings: confirm first
+            retimed += 1
+            _result, again = run_submission(spec, answer, timing_only=True)
+            if not again or "timings" not in again:
+                break
+            sizes2, secs2 = _timings(again, spec)
+            sizes, secs = _fastest(sizes, secs, sizes2, secs2)
+            best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT)
         details["complexity"] = {"sizes": sizes, "seconds": secs, "fit": best, "expected": spec.complexity.expected,
-                                 "too_slow": slow}
+                                 "too_slow": slow, "retimed": retimed}
         if slow:
             feedback.append(f"Correct, but the running time grows like {best}; expected {spec.complexity.expected}.")
             score = min(score, TOO_SLOW_CREDIT)
     return Grade.from_score(score, feedback, **details)
+
+
+RETIMINGS = 2  # extra timing runs before a "too slow" verdict stands
+
+
+def _timings(report: dict[str, Any], spec: Answer) -> tuple[list[int], list[float | None]]:
+    """Sizes and best seconds (None for a timeout) from a harness report; a size cut short by
+    the run's end (neither a time nor a timeout) is dropped."""
+    timings = report["timings"]
+    sizes = [t["n"] for t in timings]
+    secs = [t["seconds"] if t["status"] == "ok" else None for t in timings]
+    if len(timings) < len(spec.complexity.sizes) and timings and timings[-1]["status"] != "timeout":  # type: ignore[union-attr]
+        sizes, secs = sizes[:-1], secs[:-1]
+    return sizes, secs
+
+
+def _fastest(sizes: list[int], secs: list[float | None], sizes2: list[int],
+             secs2: list[float | None]) -> tuple[list[int], list[float | None]]:
+    """Per size, the faster of two runs (a timeout loses to any time); sizes both runs reached."""
+    other = dict(zip(sizes2, secs2))
+    out_sizes, out_secs = [], []
+    for n, t in zip(sizes, secs):
+        if n not in other:
+            if t is None:  # a timeout the second run did not reach still bounds the growth
+                out_sizes.append(n)
+                out_secs.append(None)
+            break
+        u = other[n]
+        out_sizes.append(n)
+        out_secs.append(u if t is None else t if u is None else min(t, u))
+    return out_sizes, out_secs
 
 
 def _status_of(outcomes: list[str]) -> str:

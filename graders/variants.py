@@ -21,6 +21,9 @@ MAX_TRIES = 500
 
 # `{name}` or `{name:spec}`, not preceded by a letter, digit, `_`, `^`, `}` or a backslash, so that
 # LaTeX such as \frac{a}{b}, x^{2} and \mathbf{x} is left alone; `{{` stays a literal brace.
+# `{{name}}` is the escape for a literal `{name}`; every other `{{` or `}}` (LaTeX such as
+# `\frac{1}{\sqrt{x}}` or `e^{z_{ {j} }}`) is left exactly as written.
+ESCAPED = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*(?::[^{}]*)?)\}\}")
 PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_^}\\{])\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}(?!\})")
 
 
@@ -117,7 +120,7 @@ def render(text: str, params: dict[str, Any], where: str = "prompt") -> str:
             raise QuestionError(f"{where}: '{{{name}}}' is not a parameter of this question")
         return format_value(params[name], spec)
 
-    return PLACEHOLDER.sub(fill, text).replace("{{", "{").replace("}}", "}")
+    return ESCAPED.sub(r"{\1}", PLACEHOLDER.sub(fill, text))
 
 
 def placeholders(text: str) -> set[str]:

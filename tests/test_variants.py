@@ -90,3 +90,10 @@ def test_formula_functions() -> None:
     assert formula.evaluate("max(eigvals(A))", {"A": [[2, 1], [1, 2]]}) == pytest.approx(3.0)
     assert formula.evaluate("(A @ A.T)[0][1]", {"A": [[1, 2], [3, 4]]}) == 11
     assert formula.evaluate("sigmoid(0)") == 0.5
+
+
+def test_nested_latex_braces_survive_rendering() -> None:
+    from graders import variants
+
+    text = r"$e^{z_{ {j} }} / \frac{1}{\sqrt{x}}$, a literal {{j}}, a value {j:.1f}"
+    assert variants.render(text, {"j": 3}) == r"$e^{z_{ 3 }} / \frac{1}{\sqrt{x}}$, a literal {j}, a value 3.0"
