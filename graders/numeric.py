@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from graders import formula
 from graders.types import Grade, QuestionError, Variant
@@ -33,6 +33,15 @@ class Answer(BaseModel):
     atol: float = Field(0.0, ge=0)
     percent: bool = False
     unit: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _atol_alone_means_absolute(cls, data: Any) -> Any:
+        """An author who writes only `atol` ("three decimals", "exactly 0") means that tolerance:
+        the default relative 1% must not widen it (1% of a count of 1,000 is 10)."""
+        if isinstance(data, dict) and "atol" in data and "rtol" not in data:
+            data = {**data, "rtol": 0.0}
+        return data
 
     @field_validator("value")
     @classmethod

@@ -154,3 +154,11 @@ def test_choice_with_several_correct_must_be_multi() -> None:
     q = bank.load_text(CHOICE.format(kind="choice", correct="[0, 2]"))
     with pytest.raises(graders.QuestionError, match="use kind 'multi'"):
         graders.instantiate(q, 0)
+
+
+def test_atol_alone_is_the_whole_tolerance() -> None:
+    from graders.numeric import Answer
+
+    assert Answer(value="1000", atol=0).rtol == 0.0  # an exact count stays exact
+    assert Answer(value="0.4", atol=0.0005).rtol == 0.0
+    assert Answer(value="0.4").rtol == 0.01 and Answer(value="0.4", rtol=0.02, atol=0.1).rtol == 0.02
