@@ -285,6 +285,8 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
     answers: dict[str, int] = {}
     samples: list[tuple[str, float, float]] = []
     calibration: list[tuple[float, float, bool]] = []
+    first_ratings: list[int] = []  # the rating of each question's first answer
+    review_ratings: list[int] = []  # the ratings of later answers
     run = Run()
     minutes = 0.0
     for day in range(max(checkpoints) + 1):
@@ -297,8 +299,10 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
             break
         clock = START + timedelta(days=day, hours=STUDY_HOUR)
         spent, introduced = 0.0, 0
-        if policy == "ours":  # the app's calibration of the learner's forgetting curve, from their reviews
-            model = FSRSModel(forgetting=planner.fit_forgetting(calibration[-400:]))
+        if policy == "ours":  # the app's model of this learner, from their reviews (as daily_queue builds it)
+            model = planner.learner_model(DEFAULT_PARAMETERS, calibration[-planner.CALIBRATION_REVIEWS:],
+                                          first_ratings[-planner.CALIBRATION_REVIEWS:],
+                                          review_ratings[-planner.CALIBRATION_REVIEWS:])
         for _round in range(6):
             ratios = planner.kind_ratios(samples[-500:])
             cands = [Candidate(q.id, q.area, q.topic, q.difficulty,
@@ -321,6 +325,7 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                 grade, seconds, hint = answer(learner, q, p, rng)
                 rating = int(scheduler.rating_from(grade, seconds, q.time_limit, hint))
                 introduced += q.id not in memory
+                (review_ratings if q.id in memory else first_ratings).append(rating)
                 before = memory.get(q.id)
                 if before is not None and before.stability and before.last_review:
                     calibration.append((before.stability, (at - before.last_review).total_seconds() / 86400,

@@ -19,28 +19,37 @@ across areas and topics, easier before harder within a topic.
 question within the quota, gets a priority: the expected gain in recall *on T* per minute
 of study, and the day is filled greedily by priority until the budget is used::
 
-    seen card:  gain = E_r[ R_T(S'_r) ] - R_T(S)
-                with  p(Again) = 1 - R_now,
-                      p(Hard|Good|Easy) = R_now * (0.224, 0.631, 0.145),
-                      S'_r = the FSRS-6 stability after rating r at `now`
-                      (forget stability for Again, recall stability otherwise;
-                      short-term stability if reviewed less than a day ago),
-    new question: gain = sum_r p1(r) * R_T(w[r-1]),  p1 = (0.24, 0.094, 0.495, 0.171)
-    R_T(S)  = (1 + F * t/S) ** -w20  with t = days from the last review to T, F = 0.9**(-1/w20) - 1
+    seen card:  gain = sum_r p(r) * R_T(S'_r) - R_T(S_e)
+                S_e  = scale * S ** gamma      (the learner's stability for the app's FSRS S)
+                p(Again) = 1 - R_now,  p(Hard|Good|Easy) = R_now * split,  R_now = R(S_e, now - last)
+                S'_r = FSRS-6's stability update applied to S_e with recall R_now and rating r
+                       (forget stability for Again, recall stability otherwise; short-term
+                       stability if reviewed less than a day ago)
+    new question: gain = sum_r p1(r) * R_T(scale * w[r-1] ** gamma)
+    R_T(S_e) = (1 + F * t / S_e) ** -decay  with t = days from the (last) review to T,
+               F = 0.9 ** (-1 / decay) - 1
     priority = gain / estimated minutes
 
-The rating splits are fsrs-rs' simulator defaults (`default_simulator_config()`). Because
-the gain is measured at T, a card just reviewed (R_now near 1) gains almost nothing and
-waits, a card that will have faded by T comes back, and a new question is worth more the
-more of it will still be remembered on T. `scheduler.clamp_due` makes sure no due date
-falls after T. New questions compete within the first 3 x quota of the plain new order
-(so areas stay interleaved and easier comes first). Everything else (budget, quota, interleaving) is as in the plain policy.
+(scale, decay, gamma) is the learner's forgetting curve (`fit_forgetting`): the maximum a
+posteriori fit of R(S_e, t) to their review outcomes (the app's FSRS stability before each
+review, the days since it, recalled or not), on a grid, with a log-normal prior centred on
+FSRS-6's own curve (scale 1, gamma 1, decay w20) that a few dozen reviews overrule; decays
+up to 16 let it approach an exponential forgetting curve. It is refitted every time the
+queue is built, from the first review on. p1 (first-sight ratings) and split (Hard/Good/
+Easy among recalled reviews) are the learner's own frequencies shrunk towards fsrs-rs'
+simulator defaults (`rating_mix`: p1 = (0.24, 0.094, 0.495, 0.171), split = (0.224, 0.631,
+0.145), 20 pseudo-counts each). With no history (or one that agrees with FSRS) the model is
+exactly FSRS-6 with the learner's parameters. The app still stores plain FSRS states; only
+the planner's predictions are the learner's.
 
-In interview mode the recall curve R_T is bent to the learner's own outcomes once they have
-30 reviews (`fit_forgetting`: a likelihood fit of a stability scale and decay), because
-FSRS-6's population curve is flat and would over-value learning new questions early for a
-fast forgetter. Known limit (bench/scheduler.py): against a learner whose memory is
-exponential (half-life model) this still over-invests in new questions at a 30-day horizon.
+Because the gain is measured at T, a card just reviewed (R_now near 1) gains almost nothing
+and waits, a card that will have faded by T comes back, and a new question is worth more
+the more of it will still be remembered on T: for a learner whose fitted curve is steep,
+new questions learned weeks before T are worth little (they would be gone by T) and the
+queue consolidates what they have instead, and new questions come back close to the date.
+`scheduler.clamp_due` makes sure no due date falls after T. New questions compete within
+the first 3 x quota of the plain new order (so areas stay interleaved and easier comes
+first). Everything else (budget, quota, interleaving) is as in the plain policy.
 
 The selected items are then interleaved across areas (round robin, keeping each area's
 priority order) so that a session mixes subjects.
@@ -102,30 +111,65 @@ class MemoryModel(Protocol):
     def recall_after_review(self, c: Candidate, now: datetime, target: datetime) -> float: ...
 
 
+@dataclass(frozen=True)
+class Forgetting:
+    """The learner's recall curve in terms of the app's FSRS stability S (days):
+
+        R(S, t) = (1 + F t / S_eff) ** -decay,   S_eff = scale * S ** gamma,   F = 0.9 ** (-1 / decay) - 1
+
+    scale = gamma = 1 and decay = w20 is FSRS-6's own curve. gamma != 1 says that the learner's
+    memory grows faster (> 1) or slower (< 1) with each successful review than FSRS assumes.
+    """
+
+    scale: float = 1.0
+    decay: float = DEFAULT_PARAMETERS[20]
+    gamma: float = 1.0
+
+
 class FSRSModel:
     """The app's model: FSRS-6 with the learner's parameters (the formulas of fsrs.Scheduler).
 
-    `forgetting` = (scale, decay) from `fit_forgetting` bends the recall curve used for the
-    gain on the interview date to the learner's observed outcomes; the stability updates
-    stay FSRS's own (curve(S) is computed for the update exactly as fsrs.Scheduler does).
+    `forgetting` (a `Forgetting`, or (scale, decay[, gamma])) from `fit_forgetting` bends the
+    recall curve used for the gain on the interview date to the learner's observed outcomes;
+    the stability updates stay FSRS's own (curve(S) is computed for the update exactly as
+    fsrs.Scheduler does), so the planner predicts the very state the app will store after a
+    review and only the map from that state to recall is the learner's. `first_rating` and
+    `review_split` are the learner's rating frequencies (`rating_mix`).
     """
 
     def __init__(self, parameters: Sequence[float] = DEFAULT_PARAMETERS,
-                 forgetting: tuple[float, float] | None = None) -> None:
+                 forgetting: "Forgetting | Sequence[float] | None" = None,
+                 first_rating: Sequence[float] = FIRST_RATING,
+                 review_split: Sequence[float] = REVIEW_SPLIT) -> None:
         self.w = tuple(float(p) for p in parameters)
         self.decay = -self.w[20]
         self.factor = 0.9 ** (1 / self.decay) - 1
-        self.scale, decay = forgetting or (1.0, self.w[20])
-        self.pdecay = -decay
+        if forgetting is None:
+            forgetting = Forgetting(1.0, self.w[20], 1.0)
+        elif not isinstance(forgetting, Forgetting):
+            forgetting = Forgetting(*forgetting)
+        self.forgetting = forgetting
+        self.scale, self.gamma = forgetting.scale, forgetting.gamma
+        self.pdecay = -forgetting.decay
         self.pfactor = 0.9 ** (1 / self.pdecay) - 1
+        self.first_rating = tuple(first_rating)
+        self.review_split = tuple(review_split)
 
     def curve(self, stability: float, days: float) -> float:
         """FSRS's own curve (the one its stability update uses)."""
         return (1 + self.factor * max(0.0, days) / stability) ** self.decay
 
+    def effective(self, stability: float) -> float:
+        """The learner's stability (days) for the app's FSRS stability: scale * S ** gamma."""
+        return self.scale * stability ** self.gamma
+
+    def learner_curve(self, effective_stability: float, days: float) -> float:
+        """The learner's recall after `days` at this effective stability."""
+        return (1 + self.pfactor * max(0.0, days) / effective_stability) ** self.pdecay
+
     def predict(self, stability: float, days: float) -> float:
         """The learner's calibrated curve: what the planner expects them to recall."""
-        return (1 + self.pfactor * max(0.0, days) / (stability * self.scale)) ** self.pdecay
+        return self.learner_curve(self.effective(stability), days)
 
     def recall(self, c: Candidate, at: datetime) -> float:
         m = c.memory
@@ -133,15 +177,17 @@ class FSRSModel:
             return 0.0
         return self.predict(m.stability, (at - m.last_review).total_seconds() / 86400.0)
 
-    def stability_after(self, stability: float, difficulty: float, elapsed_days: int, rating: int) -> float:
-        """FSRS-6's stability update, as `fsrs.Scheduler.review_card` computes it."""
+    def stability_after(self, stability: float, difficulty: float, elapsed_days: int, rating: int,
+                        recall: float | None = None) -> float:
+        """FSRS-6's stability update, as `fsrs.Scheduler.review_card` computes it; `recall` is
+        the probability of recall at the review (default: FSRS's own curve, as fsrs does)."""
         w = self.w
         if elapsed_days < 1:
             inc = math.exp(w[17] * (rating - 3 + w[18])) * stability ** -w[19]
             if rating > 1:
                 inc = max(inc, 1.0)
             return max(stability * inc, 0.001)
-        r = self.curve(stability, elapsed_days)
+        r = self.curve(stability, elapsed_days) if recall is None else recall
         if rating == 1:
             long = w[11] * difficulty ** -w[12] * ((stability + 1) ** w[13] - 1) * math.exp((1 - r) * w[14])
             short = stability / math.exp(w[17] * w[18])
@@ -152,48 +198,94 @@ class FSRSModel:
                                 * (math.exp((1 - r) * w[10]) - 1) * hard * easy), 0.001)
 
     def recall_after_review(self, c: Candidate, now: datetime, target: datetime) -> float:
+        """Expected recall on `target` if the learner answers `c` at `now`.
+
+        A new question: their first-rating mix over the effective initial stabilities. A seen
+        card: FSRS-6's update applied to the effective stability with the learner's own recall
+        now (so a card that has truly faded grows as much as FSRS says a faded card grows),
+        averaged over Again (1 - R) and Hard/Good/Easy (R x the learner's split)."""
         days = max(0.0, (target - now).total_seconds() / 86400.0)
         m = c.memory
-        if c.is_new or m is None or m.stability is None or m.difficulty is None:
-            return sum(p * self.predict(max(self.w[i], 0.001), days) for i, p in enumerate(FIRST_RATING))
-        r_now = self.recall(c, now)
-        elapsed = (now - m.last_review).days if m.last_review else 0
-        total = (1 - r_now) * self.predict(self.stability_after(m.stability, m.difficulty, elapsed, 1), days)
-        for rating, p in zip((2, 3, 4), REVIEW_SPLIT):
-            total += r_now * p * self.predict(self.stability_after(m.stability, m.difficulty, elapsed, rating), days)
+        if c.is_new or m is None or m.stability is None or m.difficulty is None or m.last_review is None:
+            return sum(p * self.predict(max(self.w[i], 0.001), days) for i, p in enumerate(self.first_rating))
+        se = self.effective(m.stability)
+        r_now = self.learner_curve(se, (now - m.last_review).total_seconds() / 86400.0)
+        elapsed = (now - m.last_review).days
+        total = (1 - r_now) * self.learner_curve(self.stability_after(se, m.difficulty, elapsed, 1, r_now), days)
+        for rating, p in zip((2, 3, 4), self.review_split):
+            total += r_now * p * self.learner_curve(self.stability_after(se, m.difficulty, elapsed, rating, r_now),
+                                                    days)
         return total
 
 
-SCALES = tuple(math.exp(x / 4) for x in range(-16, 5))  # 0.018 .. 2.7
-DECAYS = (0.1542, 0.25, 0.4, 0.6, 0.8, 1.2, 2.0, 4.0)  # large decays approach an exponential
-MIN_CALIBRATION = 30
+# the grid `fit_forgetting` searches, and its prior (log-normal around FSRS's own curve)
+LOG_SCALES = tuple(x / 4 for x in range(-20, 7))  # scale 0.0067 .. 4.5
+GAMMAS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7)
+DECAYS = (0.25, 0.4, 0.6, 0.8, 1.2, 2.0, 4.0, 8.0, 16.0)  # plus the parameters' own; large decays approach an exponential
+PRIOR_SD = (1.0, 0.25, 5.0)  # log scale, gamma, log decay
+MIN_CALIBRATION = 1
 
 
 def fit_forgetting(samples: Iterable[tuple[float, float, bool]],
-                   default_decay: float = DEFAULT_PARAMETERS[20]) -> tuple[float, float] | None:
-    """The learner's forgetting curve: (scale, decay) maximising the likelihood of their reviews.
+                   default_decay: float = DEFAULT_PARAMETERS[20]) -> Forgetting | None:
+    """The learner's forgetting curve: the (scale, decay, gamma) of `Forgetting` with the
+    highest posterior given their reviews.
 
     `samples` are (FSRS stability before the review, days since the previous review, recalled?).
-    R = (1 + F t / (scale S)) ** -decay, fitted on a grid with a weak prior towards FSRS's own
-    curve (scale 1, the parameters' decay). None until MIN_CALIBRATION samples: the FSRS
-    model stands. This is what lets the interview-date gain survive a learner who forgets
-    much faster (or slower) than FSRS' population defaults, weeks before the 400 reviews the
-    full optimiser needs.
+    The prior is centred on FSRS's own curve (scale 1, gamma 1, the parameters' decay) with
+    standard deviations PRIOR_SD (log scale, gamma, log decay), weak enough that a few dozen
+    reviews of a learner who forgets much faster (or slower) than FSRS' population defaults
+    move it, weeks before the 400 reviews the full optimiser needs; with a handful it stays
+    near FSRS. None without any sample: the FSRS model stands.
     """
     data = [(s, t, ok) for s, t, ok in samples if s and s > 0 and t is not None and t > 0]
     if len(data) < MIN_CALIBRATION:
         return None
-    best, best_ll = None, -math.inf
-    for decay in DECAYS:
+    import numpy as np
+
+    s = np.array([d[0] for d in data])
+    t = np.array([d[1] for d in data])
+    ok = np.array([bool(d[2]) for d in data])
+    log_s = np.log(s)
+    log_scales = np.array(LOG_SCALES)
+    inv_scales = np.exp(-log_scales)[:, None]
+    best, best_lp = None, -math.inf
+    for decay in sorted({float(default_decay), *DECAYS}):
         factor = 0.9 ** (-1 / decay) - 1
-        for scale in SCALES:
-            ll = -2.0 * math.log(scale) ** 2 - 2.0 * math.log(decay / default_decay) ** 2
-            for s, t, ok in data:
-                r = min(max((1 + factor * t / (s * scale)) ** -decay, 1e-6), 1 - 1e-6)
-                ll += math.log(r if ok else 1 - r)
-            if ll > best_ll:
-                best, best_ll = (scale, decay), ll
+        for gamma in GAMMAS:
+            base = factor * t / np.exp(gamma * log_s)  # F t / S ** gamma, per sample
+            r = np.clip((1 + inv_scales * base) ** -decay, 1e-9, 1 - 1e-9)  # scales x samples
+            lp = np.where(ok, np.log(r), np.log1p(-r)).sum(axis=1)
+            lp -= 0.5 * ((log_scales / PRIOR_SD[0]) ** 2 + ((gamma - 1) / PRIOR_SD[1]) ** 2
+                         + (math.log(decay / default_decay) / PRIOR_SD[2]) ** 2)
+            i = int(np.argmax(lp))
+            if lp[i] > best_lp:
+                best, best_lp = Forgetting(math.exp(float(log_scales[i])), float(decay), float(gamma)), float(lp[i])
     return best
+
+
+def rating_mix(first_ratings: Iterable[int], review_ratings: Iterable[int],
+               weight: float = 20.0) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The learner's rating frequencies: (p(Again..Easy) on first sight, p(Hard|Good|Easy) given
+    recall), each the FSRS simulator default (FIRST_RATING, REVIEW_SPLIT) updated by the
+    learner's own ratings as `weight` pseudo-counts (a Dirichlet posterior mean)."""
+    first = [weight * p for p in FIRST_RATING]
+    for r in first_ratings:
+        if 1 <= int(r) <= 4:
+            first[int(r) - 1] += 1
+    split = [weight * p for p in REVIEW_SPLIT]
+    for r in review_ratings:
+        if 2 <= int(r) <= 4:
+            split[int(r) - 2] += 1
+    return tuple(x / sum(first) for x in first), tuple(x / sum(split) for x in split)
+
+
+def learner_model(parameters: Sequence[float], samples: Sequence[tuple[float, float, bool]],
+                  first_ratings: Iterable[int] = (), review_ratings: Iterable[int] = ()) -> FSRSModel:
+    """The interview-date model of one learner from what the app observes: their FSRS
+    parameters, the forgetting curve fitted to their reviews, their rating frequencies."""
+    first, split = rating_mix(first_ratings, review_ratings)
+    return FSRSModel(parameters, fit_forgetting(samples, parameters[20]), first, split)
 
 
 def forgetting_samples(reviews: Iterable[Any]) -> list[tuple[float, float, bool]]:
@@ -397,9 +489,9 @@ def _matches_filters(user: User, area: str, topics: list) -> bool:
 
 def active_questions(session: Session, user: User) -> list[tuple[str, str, list, str, int, int]]:
     """(id, area, topics, kind, difficulty, time_limit) of active questions in the learner's filters."""
-    rows = session.exec(select(Question.id, Question.area, Question.topics, Question.kind, Question.difficulty,
-                               Question.time_limit).where(Question.status == "active")).all()
-    return [tuple(r) for r in rows if _matches_filters(user, r[1], r[2])]  # type: ignore[misc]
+    from interview import catalog
+
+    return [r for r in catalog.active_index(session) if _matches_filters(user, r[1], r[2])]
 
 
 def learner_ratios(session: Session, user_id: int) -> dict[str, float]:
@@ -420,6 +512,21 @@ def seconds_spent_today(session: Session, user_id: int, now: datetime) -> float:
     return float(total or 0.0)
 
 
+def learner_model_from_db(session: Session, user_id: int, parameters: Sequence[float]) -> FSRSModel:
+    """`learner_model` from the learner's last CALIBRATION_REVIEWS reviews (forgetting curve,
+    ratings of later answers) and the ratings of their latest first answers."""
+    recent = session.exec(select(Review).where(Review.user_id == user_id)
+                          .order_by(Review.reviewed_at.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[attr-defined]
+    first_ids = (select(sa.func.min(Review.id)).where(Review.user_id == user_id)
+                 .group_by(Review.card_id))  # type: ignore[arg-type]
+    first_ratings = session.exec(select(Review.rating).where(Review.id.in_(first_ids))  # type: ignore[union-attr]
+                                 .order_by(Review.id.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[union-attr]
+    firsts = set(session.exec(select(sa.func.min(Review.id)).where(Review.user_id == user_id)
+                              .group_by(Review.card_id)).all())  # type: ignore[arg-type]
+    later = [r.rating for r in recent if r.id not in firsts]
+    return learner_model(parameters, forgetting_samples(recent), first_ratings, later)
+
+
 def daily_queue(session: Session, user: User, now: datetime) -> Queue:
     """Today's queue for this learner at `now` (see the module docstring for the policy)."""
     now = utc(now)
@@ -437,14 +544,13 @@ def daily_queue(session: Session, user: User, now: datetime) -> Queue:
         candidates.append(Candidate(qid, area, (topics or ["general"])[0], int(difficulty),
                                     estimate_seconds(kind, time_limit, ratios), memory))
     budget = max(0.0, user.minutes_per_day * 60.0 - spent)
-    forgetting = None
+    params = scheduler.parameters_of(user)
+    model = FSRSModel(params)
     if user.interview_date is not None and now.date() < user.interview_date:
-        recent = session.exec(select(Review).where(Review.user_id == user.id)
-                              .order_by(Review.reviewed_at.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[attr-defined]
-        forgetting = fit_forgetting(forgetting_samples(recent), scheduler.parameters_of(user)[20])
+        model = learner_model_from_db(session, user.id, params)
     plan = plan_day(candidates, now=now, budget_seconds=budget,
                     new_quota=max(0, (user.new_per_day or 0) - introduced),
-                    interview_date=user.interview_date, model=FSRSModel(scheduler.parameters_of(user), forgetting))
+                    interview_date=user.interview_date, model=model)
     items = [QueueItem(it.question_id, cards.get(it.question_id), it.is_new, it.candidate.seconds,
                        it.candidate.area, it.priority) for it in plan.items]
     return Queue(items, plan.due_count, plan.new_count, plan.backlog, budget / 60.0, plan.seconds_planned / 60.0,

@@ -187,9 +187,77 @@ def test_mastery_and_forecast(session: Session) -> None:
 
 
 def test_forgetting_calibration_detects_a_fast_forgetter() -> None:
-    """Outcomes far below FSRS's prediction pull the fitted curve down; too few samples: none."""
-    assert planner.fit_forgetting([(5.0, 5.0, True)] * 10) is None
+    """Outcomes far below FSRS's prediction pull the fitted curve down; no samples: none."""
+    assert planner.fit_forgetting([]) is None
+    # a few reviews that agree with FSRS leave its curve (nearly) as it is
+    near = planner.fit_forgetting([(5.0, 5.0, True)] * 9 + [(5.0, 5.0, False)])
+    assert near is not None and abs(FSRSModel(forgetting=near).predict(5.0, 5.0) - 0.9) < 0.05
     fast = [(10.0, 10.0, i % 4 == 0) for i in range(80)]  # 25% recalled where FSRS expects 90%
-    scale, decay = planner.fit_forgetting(fast)  # type: ignore[misc]
-    model = FSRSModel(forgetting=(scale, decay))
+    fitted = planner.fit_forgetting(fast)
+    assert isinstance(fitted, planner.Forgetting)
+    model = FSRSModel(forgetting=fitted)
     assert model.predict(10.0, 10.0) < 0.5 < FSRSModel().predict(10.0, 10.0)
+    assert FSRSModel(forgetting=(fitted.scale, fitted.decay)).scale == fitted.scale  # tuples still accepted
+
+
+def fast_forgetter_history() -> list[tuple[float, float, bool]]:
+    """60 reviews of a learner who recalls 1 in 5 after 1-6 days where FSRS expects 80-97%."""
+    return [((2.3, 8.3, 20.0)[i % 3], (1.0, 3.0, 5.0)[i % 3] + i % 2, i % 5 == 0) for i in range(60)]
+
+
+def test_fitted_curve_cuts_new_intake_for_a_fast_forgetter() -> None:
+    """With FSRS's population curve a question seen once is mostly still known a month later, so
+    new questions win; for a learner who forgets fast, consolidating what they have wins."""
+    mems = [MemoryState(2, None, (2.3, 8.3, 20.0)[i % 3], 5.0, T0, T0 - timedelta(days=(1, 3, 5)[i % 3]))
+            for i in range(30)]
+    cands = [Candidate(f"q{i}", "a", "t", 3, 60.0, m) for i, m in enumerate(mems)]
+    cands += [Candidate(f"n{i}", "a", "t", 3, 60.0) for i in range(40)]
+    fast = planner.learner_model(scheduler.DEFAULT_PARAMETERS, fast_forgetter_history(), [1] * 30 + [3] * 10)
+    assert fast.forgetting.scale < 0.5
+    for exam in (date(2025, 6, 4), date(2025, 5, 15)):
+        default = plan_day(cands, now=T0, budget_seconds=1200, new_quota=20, interview_date=exam, model=FSRSModel())
+        fitted = plan_day(cands, now=T0, budget_seconds=1200, new_quota=20, interview_date=exam, model=fast)
+        assert fitted.new_count < default.new_count
+        assert fitted.due_count > default.due_count
+
+
+def test_rating_mix_moves_from_the_defaults_with_the_learners_ratings() -> None:
+    first, split = planner.rating_mix([], [])
+    assert first == pytest.approx(planner.FIRST_RATING) and split == pytest.approx(planner.REVIEW_SPLIT)
+    first, split = planner.rating_mix([1] * 80, [4] * 80)
+    assert first[0] > 0.8 and split[2] > 0.8
+    assert sum(first) == pytest.approx(1.0) and sum(split) == pytest.approx(1.0)
+
+
+def test_learner_model_update_uses_their_recall() -> None:
+    """A faded card (the learner's recall far below FSRS's) is expected to grow more when
+    answered, as FSRS's update grows a card reviewed at low recall; with FSRS's own curve
+    (no calibration) the prediction is exactly FSRS's."""
+    mem = MemoryState(2, None, 10.0, 5.0, T0, T0 - timedelta(days=6))
+    c = Candidate("q", "a", "t", 3, 60.0, mem)
+    target = T0 + timedelta(days=10)
+    plain = FSRSModel()
+    r = plain.recall(c, T0)
+    expect = (1 - r) * plain.predict(plain.stability_after(10.0, 5.0, 6, 1), 10.0) + sum(
+        r * p * plain.predict(plain.stability_after(10.0, 5.0, 6, g), 10.0) for g, p in zip((2, 3, 4), planner.REVIEW_SPLIT))
+    assert plain.recall_after_review(c, T0, target) == pytest.approx(expect, rel=1e-12)
+    fast = FSRSModel(forgetting=planner.Forgetting(0.2, 1.0, 1.0))
+    assert fast.recall(c, T0) < 0.8 < r
+    s_eff = fast.effective(10.0)
+    assert fast.stability_after(s_eff, 5.0, 6, 3, fast.recall(c, T0)) > fast.stability_after(s_eff, 5.0, 6, 3)
+
+
+def test_daily_queue_builds_the_learner_model_from_their_reviews(session: Session) -> None:
+    """Interview mode: the forgetting curve and rating mix come from the learner's own history."""
+    bank(session, 12)
+    user = add_user(session, new_per_day=5, minutes_per_day=30, interview_date=date(2025, 6, 1))
+    for i in range(12):
+        qid = f"q{i:02d}"
+        study(session, user, qid, T0 - timedelta(days=10), Rating.Good)
+        study(session, user, qid, T0 - timedelta(days=5), Rating.Again)  # forgot what FSRS expected kept
+    session.flush()
+    model = planner.learner_model_from_db(session, user.id, scheduler.DEFAULT_PARAMETERS)
+    assert model.forgetting.scale < 1.0
+    assert model.first_rating[2] > planner.FIRST_RATING[2]  # all first answers were Good
+    assert model.review_split == pytest.approx(planner.REVIEW_SPLIT)  # no recalled review yet
+    assert planner.daily_queue(session, user, T0).interview_mode
