@@ -101,7 +101,9 @@ class Card(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True)
     question_id: str = Field(foreign_key="question.id", max_length=80, index=True)
     state: int = 1  # fsrs.State: 1 learning, 2 review, 3 relearning
-    step: Optional[int] = 0
+    # learning step; None in the review state. No SQL-side default: the ORM would put it in
+    # place of an explicit None on insert (an imported review card would come back at step 0).
+    step: Optional[int] = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=True))
     stability: Optional[float] = None
     difficulty: Optional[float] = None
     due: datetime = _ts(index=True)
