@@ -230,8 +230,17 @@ def _show(x: Any) -> str:
     elif isinstance(x, dict) and "__dict__" in x:
         text = "{" + ", ".join(f"{_show(k)}: {_show(v)}" for k, v in x["__dict__"]) + "}"
     else:
-        text = json.dumps(x) if not isinstance(x, float) else repr(x)
+        text = _python_text(x)
     return text if len(text) <= SHOW_CHARS else text[:SHOW_CHARS] + "…"
+
+
+def _python_text(x: Any) -> str:
+    """Values as a Python programmer writes them (None, True, 'text'), not as JSON (null, true)."""
+    if isinstance(x, list):
+        return "[" + ", ".join(_show(v) for v in x) + "]"
+    if isinstance(x, str):
+        return repr(x)
+    return repr(x)
 
 
 def _call_text(function: str, args: list[Any]) -> str:
