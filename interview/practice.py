@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 import graders
 from graders import Grade, Question as QuestionSpec, Variant
 from interview import catalog, planner, scheduler
-from interview.models import Attempt, Question, User
+from interview.models import Attempt, Question, Review, User
 
 TOKEN_MAX_AGE = 24 * 3600
 
@@ -50,6 +50,13 @@ class Outcome:
     rating: int | None  # None while a rubric answer waits for the learner's self-rating
     suggested_rating: int
     duplicate: bool
+
+    @property
+    def reference(self) -> str | None:
+        """A correct answer to show after a miss (rubric questions show their model answer instead)."""
+        if self.grade.verdict == "correct" or self.spec.kind == "rubric":
+            return None
+        return graders.reference_answer(self.spec, self.variant)
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
@@ -152,8 +159,14 @@ def _replay(session: Session, attempt: Attempt) -> Outcome:
     g = attempt.grade or {}
     grade = Grade(score=attempt.score, verdict=attempt.verdict, feedback=g.get("feedback", []),
                   details=g.get("details", {}), needs_self_rating=g.get("needs_self_rating", False))
-    rating = attempt.self_rating if grade.needs_self_rating else None
-    return Outcome(attempt, spec, variant, grade, rating, 3, duplicate=True)
+    # the rating the first submit applied (its Review row; none for an invalid answer or a rubric
+    # answer still waiting for its self-rating) and the suggestion it showed
+    rating = session.exec(select(Review.rating).where(Review.attempt_id == attempt.id)).first()
+    if grade.needs_self_rating:
+        rating = attempt.self_rating
+    suggested = rating if rating is not None and not grade.needs_self_rating else \
+        scheduler.rating_from(grade, attempt.seconds_taken, spec.time_limit, attempt.hint_used)
+    return Outcome(attempt, spec, variant, grade, rating, int(suggested), duplicate=True)
 
 
 def utc(dt: datetime | None = None) -> datetime:

@@ -129,6 +129,7 @@ def test_practice_answer_records_attempt_and_review(app: Flask, engine: sa.Engin
     _, form = answer_numeric(c, qid)
     resp = c.post("/practice/answer", data=form)
     assert resp.status_code == 200 and b"Explanation" in resp.data
+    assert b"A correct answer" in resp.data  # 0.5 is wrong here: the right value is shown after the miss
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(Review)).one() == 1
         assert s.exec(select(func.count()).select_from(Attempt)).one() == 1
