@@ -18,7 +18,9 @@ every policy (the same code as the practice page; only the memory states fed in 
 
   sm2     Anki-style SM-2 due dates (ease 2.5, 1 / 6 / ivl x ease), plain daily queue
   fsrs    the app without an interview date: FSRS-6 defaults, 0.9 desired retention
-  ours    the app with the interview date: due dates clamped, queue by gain on T per minute
+  ours    the app with the interview date: due dates clamped, queue by gain on T per minute,
+          with the learner model (`planner.learner_model`) built from what the app observes:
+          the ratings, their times and the app's FSRS states (never the true memory)
   oracle  the same gain-per-minute queue, computed from the learner's TRUE memory state
 
 All policies face the same learners and the same luck (each answer's random draws depend
@@ -299,11 +301,12 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
             break
         clock = START + timedelta(days=day, hours=STUDY_HOUR)
         spent, introduced = 0.0, 0
-        if policy == "ours":  # the app's model of this learner, from their reviews (as daily_queue builds it)
-            model = planner.learner_model(DEFAULT_PARAMETERS, calibration[-planner.CALIBRATION_REVIEWS:],
-                                          first_ratings[-planner.CALIBRATION_REVIEWS:],
-                                          review_ratings[-planner.CALIBRATION_REVIEWS:])
         for _round in range(6):
+            if policy == "ours":  # the app's model of this learner from their reviews so far, as daily_queue
+                # rebuilds it every time the queue is asked for (here: every re-plan of the day)
+                model = planner.learner_model(DEFAULT_PARAMETERS, calibration[-planner.CALIBRATION_REVIEWS:],
+                                              first_ratings[-planner.CALIBRATION_REVIEWS:],
+                                              review_ratings[-planner.CALIBRATION_REVIEWS:])
             ratios = planner.kind_ratios(samples[-500:])
             cands = [Candidate(q.id, q.area, q.topic, q.difficulty,
                                planner.estimate_seconds(q.kind, q.time_limit, ratios),

@@ -51,6 +51,13 @@ queue consolidates what they have instead, and new questions come back close to 
 the first 3 x quota of the plain new order (so areas stay interleaved and easier comes
 first). Everything else (budget, quota, interleaving) is as in the plain policy.
 
+Known limit (bench/scheduler.py): against a learner whose memory is exponential (a half-life
+model, not FSRS) this beats plain FSRS and SM-2 at both horizons but reaches only about 3/4
+of an oracle that knows the true memory: one curve over the app's FSRS states cannot tell
+apart cards of the same FSRS state that the learner holds very differently, and recall weeks
+ahead is extrapolated beyond the gaps the learner's reviews have measured (the fitted tail
+stays fatter than the truth, so early new questions are still over-valued).
+
 The selected items are then interleaved across areas (round robin, keeping each area's
 priority order) so that a session mixes subjects.
 
