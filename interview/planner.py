@@ -32,15 +32,16 @@ of study, and the day is filled greedily by priority until the budget is used::
 
 (scale, decay, gamma) is the learner's forgetting curve (`fit_forgetting`): the maximum a
 posteriori fit of R(S_e, t) to their review outcomes (the app's FSRS stability before each
-review, the days since it, recalled or not), on a grid, with a log-normal prior centred on
-FSRS-6's own curve (scale 1, gamma 1, decay w20) that a few dozen reviews overrule; decays
-up to 16 let it approach an exponential forgetting curve. It is refitted every time the
-queue is built, from the first review on. p1 (first-sight ratings) and split (Hard/Good/
-Easy among recalled reviews) are the learner's own frequencies shrunk towards fsrs-rs'
-simulator defaults (`rating_mix`: p1 = (0.24, 0.094, 0.495, 0.171), split = (0.224, 0.631,
-0.145), 20 pseudo-counts each). With no history (or one that agrees with FSRS) the model is
-exactly FSRS-6 with the learner's parameters. The app still stores plain FSRS states; only
-the planner's predictions are the learner's.
+review, the days since it, recalled or not; the last 400 reviews), on a grid, with a prior
+centred on FSRS-6's own curve (log scale ~ N(0, 1), gamma ~ N(1, 0.25), log decay ~
+N(log w20, 5)) that a few dozen reviews overrule; decays up to 16 let it approach an
+exponential forgetting curve. It is refitted every time the queue is built, as soon as the
+learner has answered any question a second time. p1 (first-sight ratings) and split
+(Hard/Good/Easy among recalled reviews) are the learner's own frequencies shrunk towards
+fsrs-rs' simulator defaults (`rating_mix`: p1 = (0.24, 0.094, 0.495, 0.171), split =
+(0.224, 0.631, 0.145), 20 pseudo-counts each). With no history the model is exactly FSRS-6
+with the learner's parameters (and stays close to it while their outcomes agree with FSRS).
+The app still stores plain FSRS states; only the planner's predictions are the learner's.
 
 Because the gain is measured at T, a card just reviewed (R_now near 1) gains almost nothing
 and waits, a card that will have faded by T comes back, and a new question is worth more
@@ -271,11 +272,15 @@ def fit_forgetting(samples: Iterable[tuple[float, float, bool]],
     return best
 
 
+RATING_PRIOR_WEIGHT = 20.0
+
+
 def rating_mix(first_ratings: Iterable[int], review_ratings: Iterable[int],
-               weight: float = 20.0) -> tuple[tuple[float, ...], tuple[float, ...]]:
+               weight: float | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The learner's rating frequencies: (p(Again..Easy) on first sight, p(Hard|Good|Easy) given
     recall), each the FSRS simulator default (FIRST_RATING, REVIEW_SPLIT) updated by the
     learner's own ratings as `weight` pseudo-counts (a Dirichlet posterior mean)."""
+    weight = RATING_PRIOR_WEIGHT if weight is None else weight
     first = [weight * p for p in FIRST_RATING]
     for r in first_ratings:
         if 1 <= int(r) <= 4:
@@ -525,11 +530,11 @@ def learner_model_from_db(session: Session, user_id: int, parameters: Sequence[f
     recent = session.exec(select(Review).where(Review.user_id == user_id)
                           .order_by(Review.reviewed_at.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[attr-defined]
     first_ids = (select(sa.func.min(Review.id)).where(Review.user_id == user_id)
-                 .group_by(Review.card_id))  # type: ignore[arg-type]
-    first_ratings = session.exec(select(Review.rating).where(Review.id.in_(first_ids))  # type: ignore[union-attr]
-                                 .order_by(Review.id.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[union-attr]
-    firsts = set(session.exec(select(sa.func.min(Review.id)).where(Review.user_id == user_id)
-                              .group_by(Review.card_id)).all())  # type: ignore[arg-type]
+                 .group_by(Review.card_id))  # type: ignore[arg-type]  (reviews are append-only: min id = first)
+    first_rows = session.exec(select(Review.id, Review.rating).where(Review.id.in_(first_ids))  # type: ignore[union-attr]
+                              .order_by(Review.id.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[union-attr]
+    first_ratings = [rating for _id, rating in first_rows]
+    firsts = {rid for rid, _rating in first_rows}
     later = [r.rating for r in recent if r.id not in firsts]
     return learner_model(parameters, forgetting_samples(recent), first_ratings, later)
 
