@@ -5,8 +5,11 @@ harness (`graders/_harness.py`) forks a child per test with its own time limit a
 only the returned values, serialised as JSON. Whether they are right is decided here, outside
 the sandbox, so expected values never reach the learner's process. Visible tests get full
 feedback (input, expected, got); hidden ones only counts and the first failing category.
-An optional complexity check times the function at growing sizes and speaks up only when the
-growth is clearly worse than expected.
+An optional complexity check times the function at growing sizes (CPU time, garbage collector
+off, best of several calls) and speaks up only when the growth is clearly worse than expected:
+the fitted slope must exceed the expected model's by a margin, and then a second opinion must
+agree: the reference solution is timed on the same machine at the same sizes, and the learner's
+time must grow at least n^0.5 faster than the reference's (memory effects and load cancel out).
 """
 from __future__ import annotations
 
@@ -421,24 +424,44 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
     if spec.complexity and "timings" in report:
         sizes, secs = _timings(report, spec)
         best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT)
-        retimed = 0
-        while slow and retimed < RETIMINGS:  # a busy machine inflates single timings: confirm first
-            retimed += 1
-            _result, again = run_submission(spec, answer, timing_only=True)
-            if not again or "timings" not in again:
-                break
-            sizes2, secs2 = _timings(again, spec)
-            sizes, secs = _fastest(sizes, secs, sizes2, secs2)
-            best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT)
+        retimed, relative = 0, None
+        if slow:
+            # Confirm before taking credit away: time the reference solution on this machine now,
+            # then the learner's again. Cache and memory effects and a busy machine slow both alike,
+            # so the verdict rests on how much faster the learner's time grows than the reference's.
+            _r, ref_report = run_submission(spec, spec.reference, timing_only=True)
+            _r, again = run_submission(spec, answer, timing_only=True)
+            retimed = 1
+            if again and "timings" in again:
+                sizes, secs = _fastest(sizes, secs, *_timings(again, spec))
+                best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT)
+            if ref_report and "timings" in ref_report:
+                relative = relative_growth(sizes, secs, *_timings(ref_report, spec), TIMING_LIMIT)
+            slow = slow and relative is not None and relative >= MARGIN
         details["complexity"] = {"sizes": sizes, "seconds": secs, "fit": best, "expected": spec.complexity.expected,
-                                 "too_slow": slow, "retimed": retimed}
+                                 "too_slow": slow, "retimed": retimed,
+                                 "growth_vs_reference": None if relative is None or math.isinf(relative) else round(relative, 2)}
         if slow:
             feedback.append(f"Correct, but the running time grows like {best}; expected {spec.complexity.expected}.")
             score = min(score, TOO_SLOW_CREDIT)
     return Grade.from_score(score, feedback, **details)
 
 
-RETIMINGS = 2  # extra timing runs before a "too slow" verdict stands
+def relative_growth(sizes: list[int], seconds: list[float | None], ref_sizes: list[int],
+                    ref_seconds: list[float | None], budget: float) -> float | None:
+    """Log-log slope of (learner's time / reference's time) over the sizes both timed.
+
+    0 means the learner's code grows like the reference; n^2 against an n reference gives about
+    1. A learner's timeout at a size the reference ran in a tenth of the budget is clear: inf.
+    None when there is too little to compare (then no verdict is given)."""
+    ref_all = {n: t for n, t in zip(ref_sizes, ref_seconds) if t is not None}
+    if any(t is None and n in ref_all and ref_all[n] < budget / 10 for n, t in zip(sizes, seconds)):
+        return math.inf
+    ref = {n: t for n, t in ref_all.items() if t >= MIN_SECONDS}
+    ratios = [(n, t / ref[n]) for n, t in zip(sizes, seconds) if n in ref and t is not None and t >= MIN_SECONDS]
+    if len(ratios) >= 2 and ratios[-1][0] / ratios[0][0] >= 4:
+        return float(np.polyfit(np.log([r[0] for r in ratios]), np.log([r[1] for r in ratios]), 1)[0])
+    return None
 
 
 def _timings(report: dict[str, Any], spec: Answer) -> tuple[list[int], list[float | None]]:

@@ -291,3 +291,14 @@ def test_a_slow_verdict_is_confirmed_by_timing_again(monkeypatch: pytest.MonkeyP
 def test_fastest_of_two_timing_runs() -> None:
     assert code._fastest([1, 2, 3], [0.1, None, None], [1, 2, 3], [0.2, 0.3, None]) == ([1, 2, 3], [0.1, 0.3, None])
     assert code._fastest([1, 2], [0.1, 0.5], [1], [0.05]) == ([1], [0.05])
+
+
+def test_relative_growth_against_the_reference() -> None:
+    sizes = [1000, 4000, 16000]
+    ref = [0.001, 0.0045, 0.02]  # n log n, with memory effects
+    assert abs(code.relative_growth(sizes, ref, sizes, ref, 1.0)) < 1e-9  # the reference against itself
+    quad = [0.002, 0.032, 0.512]
+    assert code.relative_growth(sizes, quad, sizes, ref, 1.0) > 0.8
+    assert code.relative_growth(sizes, [0.002, 0.032, None], sizes, ref, 1.0) == float("inf")  # timed out where the reference took 20 ms
+    assert code.relative_growth(sizes, [0.002, 0.032, None], sizes, [0.001, 0.0045, 0.5], 1.0) is not None
+    assert code.relative_growth(sizes, [1e-5, 1e-5, 1e-5], sizes, ref, 1.0) is None  # nothing measurable
