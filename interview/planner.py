@@ -71,6 +71,8 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Optional, Protocol, Sequence
@@ -524,6 +526,33 @@ def seconds_spent_today(session: Session, user_id: int, now: datetime) -> float:
     return float(total or 0.0)
 
 
+_MODELS: "OrderedDict[tuple, tuple[tuple, FSRSModel]]" = OrderedDict()
+_MODELS_SIZE = 512
+_MODELS_LOCK = threading.Lock()
+
+
+def learner_model_cached(session: Session, user_id: int, parameters: Sequence[float]) -> FSRSModel:
+    """`learner_model_from_db`, refitted only when the learner has reviewed since the last fit.
+
+    The fit reads 400 reviews and searches a grid (about 15 ms); the reviews are append-only,
+    so (count, last id) of the learner's reviews says whether anything changed."""
+    fingerprint = tuple(session.exec(select(sa.func.count(Review.id), sa.func.max(Review.id))  # type: ignore[arg-type]
+                                     .where(Review.user_id == user_id)).one())
+    key = (str(session.get_bind().url), user_id, tuple(parameters))
+    with _MODELS_LOCK:
+        hit = _MODELS.get(key)
+        if hit is not None and hit[0] == fingerprint:
+            _MODELS.move_to_end(key)
+            return hit[1]
+    model = learner_model_from_db(session, user_id, parameters)
+    with _MODELS_LOCK:
+        _MODELS[key] = (fingerprint, model)
+        _MODELS.move_to_end(key)
+        while len(_MODELS) > _MODELS_SIZE:
+            _MODELS.popitem(last=False)
+    return model
+
+
 def learner_model_from_db(session: Session, user_id: int, parameters: Sequence[float]) -> FSRSModel:
     """`learner_model` from the learner's last CALIBRATION_REVIEWS reviews (forgetting curve,
     ratings of later answers) and the ratings of their latest first answers."""
@@ -544,25 +573,33 @@ def daily_queue(session: Session, user: User, now: datetime) -> Queue:
     now = utc(now)
     start, end = _today_bounds(now)
     questions = active_questions(session, user)
-    cards = {c.question_id: c for c in session.exec(select(Card).where(Card.user_id == user.id)).all()}
+    # Plain rows, not ORM objects: building 200 Card instances was a third of the page's cost.
+    memories = {}
+    introduced = 0
+    for qid, state, step, stability, difficulty, due, last_review, created_at in session.exec(
+            select(Card.question_id, Card.state, Card.step, Card.stability, Card.difficulty, Card.due,
+                   Card.last_review, Card.created_at).where(Card.user_id == user.id)).all():
+        if last_review is None:
+            continue
+        memories[qid] = MemoryState(state, step, stability, difficulty, due, last_review)
+        introduced += created_at is not None and start <= created_at < end
     ratios = learner_ratios(session, user.id)
     spent = seconds_spent_today(session, user.id, now)
-    introduced = sum(1 for c in cards.values() if c.created_at is not None and start <= c.created_at < end
-                     and c.last_review is not None)
     candidates = []
     for qid, area, topics, kind, difficulty, time_limit in questions:
-        card = cards.get(qid)
-        memory = MemoryState.of(card) if card is not None and card.last_review is not None else None
         candidates.append(Candidate(qid, area, (topics or ["general"])[0], int(difficulty),
-                                    estimate_seconds(kind, time_limit, ratios), memory))
+                                    estimate_seconds(kind, time_limit, ratios), memories.get(qid)))
     budget = max(0.0, user.minutes_per_day * 60.0 - spent)
     params = scheduler.parameters_of(user)
     model = FSRSModel(params)
     if user.interview_date is not None and now.date() < user.interview_date:
-        model = learner_model_from_db(session, user.id, params)
+        model = learner_model_cached(session, user.id, params)
     plan = plan_day(candidates, now=now, budget_seconds=budget,
                     new_quota=max(0, (user.new_per_day or 0) - introduced),
                     interview_date=user.interview_date, model=model)
+    seen = [it.question_id for it in plan.items if not it.is_new]
+    cards = {c.question_id: c for c in session.exec(select(Card).where(Card.user_id == user.id,
+                                                                       Card.question_id.in_(seen))).all()} if seen else {}  # type: ignore[attr-defined]
     items = [QueueItem(it.question_id, cards.get(it.question_id), it.is_new, it.candidate.seconds,
                        it.candidate.area, it.priority) for it in plan.items]
     return Queue(items, plan.due_count, plan.new_count, plan.backlog, budget / 60.0, plan.seconds_planned / 60.0,

@@ -261,3 +261,16 @@ def test_daily_queue_builds_the_learner_model_from_their_reviews(session: Sessio
     assert model.first_rating[2] > planner.FIRST_RATING[2]  # all first answers were Good
     assert model.review_split == pytest.approx(planner.REVIEW_SPLIT)  # no recalled review yet
     assert planner.daily_queue(session, user, T0).interview_mode
+
+
+def test_learner_model_is_refitted_only_after_new_reviews(session: Session) -> None:
+    bank(session, n=6)
+    user = add_user(session)
+    for i in range(3):
+        study(session, user, f"q{i:02d}", T0 + timedelta(days=i))
+    params = scheduler.parameters_of(user)
+    first = planner.learner_model_cached(session, user.id, params)
+    assert planner.learner_model_cached(session, user.id, params) is first  # nothing new: the same fit
+    study(session, user, "q00", T0 + timedelta(days=5), rating=1)
+    again = planner.learner_model_cached(session, user.id, params)
+    assert again is not first  # a new review: refitted
