@@ -5,7 +5,7 @@ print them without knowing which kind of question produced them.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Verdict = Literal["correct", "partial", "incorrect", "invalid"]
@@ -26,6 +26,20 @@ class Variant:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def for_display(self, *, hints: bool = True, explanation: bool = True) -> "Variant":
+        """What a learner may see before answering: display data only (no expected values,
+        hidden rows or per-option reasons), and no hints or explanation where asked (mocks)."""
+        data = {k: v for k, v in self.data.items() if k in DISPLAY_KEYS}
+        if "options" in data:
+            data["options"] = [{"label": o["label"], "text": o["text"]} for o in data["options"]]
+        return replace(self, data=data, hints=list(self.hints) if hints else [],
+                       explanation=self.explanation if explanation else "")
+
+
+# The variant data a learner sees with the question; everything else stays on the server.
+DISPLAY_KEYS = ("options", "multi", "unit", "percent", "vars", "schema", "rows", "starter", "function",
+                "visible", "hidden_count")
 
 
 @dataclass

@@ -148,8 +148,7 @@ def show(ref: str, seed: int, as_json: bool) -> None:
     item = _load_for_cli(ref)
     variant = graders.instantiate(item.question, seed)
     if as_json:
-        out = variant.to_json()
-        out["data"] = {k: v for k, v in out["data"].items() if k in ("options", "multi", "unit", "percent", "schema", "rows", "starter", "function", "vars")}
+        out = variant.for_display().to_json()
         out.update(title=item.question.title, kind=item.question.kind, area=item.question.area,
                    topics=item.question.topics, difficulty=item.question.difficulty, time_limit=item.question.time_limit)
         _echo_json(out)

@@ -161,7 +161,10 @@ def view(session: Session, user: User, mock_id: int, now: datetime) -> tuple[Moc
     views = []
     for item in items_of(session, mock):
         row, spec = catalog.get(session, item.question_id, include_retired=True)
-        views.append(ItemView(item, row, spec, graders.instantiate(spec, item.seed)))
+        variant = graders.instantiate(spec, item.seed)
+        if mock.status == "running":  # no hints, explanations or answers while the clock runs
+            variant = variant.for_display(hints=False, explanation=False)
+        views.append(ItemView(item, row, spec, variant))
     return mock, views, max(0.0, (mock.deadline - now).total_seconds())
 
 

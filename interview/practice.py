@@ -96,7 +96,8 @@ def present(session: Session, user: User, secret: str, now: datetime, question_i
         is_new = scheduler.find_card(session, user.id, question_id) is None
     row, spec = catalog.get(session, question_id)
     seed = catalog.new_seed()
-    return Presented(row, spec, graders.instantiate(spec, seed), issue_token(secret, user, row, seed, now), is_new)
+    variant = graders.instantiate(spec, seed).for_display(explanation=False)
+    return Presented(row, spec, variant, issue_token(secret, user, row, seed, now), is_new)
 
 
 def submit(session: Session, user: User, secret: str, token: str, answer: str, hint_used: bool,

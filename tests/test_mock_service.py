@@ -59,7 +59,8 @@ def count(s: Session, model: type, *where: object) -> int:
 
 
 def reference(view: mock.ItemView) -> str:
-    return graders.reference_answer(view.spec, view.variant)
+    """A right answer, from the full variant (the running view carries display data only)."""
+    return graders.reference_answer(view.spec, graders.instantiate(view.spec, view.item.seed))
 
 
 # ------------------------------------------------------------------------------- formats
@@ -328,7 +329,8 @@ def test_report_has_sections_overall_time_per_question_and_trend(world) -> None:
     assert [r["seconds"] for r in rep.items[2:]] == [0.0, 0.0, 0.0]
     assert [r["answer"] for r in rep.items[2:]] == ["", "", ""] and rep.items[1]["verdict"] == "invalid"
     # now, and only now, the explanation is there for every question
-    assert all(r["explanation"] == v.variant.explanation and r["explanation"] for r, v in zip(rep.items, views))
+    assert all(r["explanation"] == graders.instantiate(v.spec, v.item.seed).explanation and r["explanation"]
+               for r, v in zip(rep.items, views))  # explanations come with the report, not before
     assert [r["prompt"] for r in rep.items] == [v.variant.prompt for v in views]
     # the trend: this learner's submitted mocks, oldest first
     assert [(t["id"], t["format"]) for t in rep.trend] == [(first.id, "Quick check (5 min)"),
@@ -379,3 +381,13 @@ def test_two_concurrent_finishes_grade_once(any_engine: sa.Engine, subset: list[
         assert count(s, Attempt) == 3 and count(s, Review) == 3
         assert s.exec(select(Card.reps).where(Card.user_id == ada.id)).all() == [1, 1, 1]
         assert s.get(MockInterview, m.id).score == pytest.approx(1 / 3)
+
+
+def test_the_running_view_carries_no_hints_explanations_or_answers(world: tuple[Session, User, User]) -> None:
+    s, ada, _bob = world
+    started = mock.start(s, ada, "ml-onsite-60", T0)
+    _m, views, _left = mock.view(s, ada, started.id, T0 + timedelta(minutes=1))
+    for v in views:
+        assert v.variant.hints == [] and v.variant.explanation == ""
+        assert not {"expected", "correct", "reference", "model_answer", "hidden", "points"} & set(v.variant.data)
+        assert all(set(o) == {"label", "text"} for o in v.variant.data.get("options", []))

@@ -53,7 +53,8 @@ def world(session: Session, picks: dict[str, LoadedQuestion]) -> tuple[Session, 
 
 
 def right_answer(shown: practice.Presented) -> str:
-    return graders.reference_answer(shown.spec, shown.variant)
+    """From the full variant: the shown one carries display data only."""
+    return graders.reference_answer(shown.spec, graders.instantiate(shown.spec, shown.variant.seed))
 
 
 def count(s: Session, model: type, *where: object) -> int:
@@ -79,7 +80,8 @@ def test_present_gives_a_fresh_variant_and_a_signed_token(world, picks) -> None:
     assert practice.read_token(SECRET, b.token, ada)["n"] != data["n"]
     assert a.token != b.token
     # the seed in the token reproduces exactly the variant that was shown
-    assert graders.instantiate(a.spec, data["s"]) == a.variant
+    assert graders.instantiate(a.spec, data["s"]).for_display(explanation=False) == a.variant
+    assert a.variant.explanation == "" and not {"expected", "correct", "reference"} & set(a.variant.data)
     # nothing is recorded by merely showing a question
     assert count(s, Attempt) == 0 and count(s, Card) == 0
 
@@ -108,7 +110,7 @@ def test_submit_records_one_attempt_and_one_review_and_moves_the_card(world, pic
     assert not out.duplicate
     assert out.grade.verdict == "correct" and out.grade.score == 1.0
     assert out.rating == out.suggested_rating == Rating.Good
-    assert out.variant == shown.variant
+    assert out.variant.for_display(explanation=False) == shown.variant
     att = out.attempt
     assert att.id is not None and att.user_id == ada.id and att.question_id == shown.row.id
     assert att.seed == shown.variant.seed and att.question_version == shown.row.version
