@@ -6,6 +6,11 @@ for a bounded time per endpoint. The trivial endpoint (`/healthz`) measured in t
 is the baseline: the aims are the practice page at no less than a third of its throughput
 and a p99 under 50 ms at 32 concurrent clients.
 
+Endpoints: `trivial` (/healthz), `practice` (the practice page reloaded: the learner's day plan
+is reused while nothing changed), `submit` (POST a numeric answer: grade, attempt, review) and
+`next` (the practice page right after an answer, when the day is planned afresh: the cost a
+learner meets on every question). Throughput counts the timed requests only.
+
     python bench/web.py            # 1,000 learners x 200 cards x 2,000 reviews, 20 s per endpoint
     python bench/web.py --quick    # 100 learners, about 10 s of load in all
     python bench/web.py --json     # the same figures as one JSON object
@@ -127,7 +132,7 @@ def load(port: int, cookies: list[str], scenario: str, seconds: float, concurren
         from urllib.parse import urlencode
 
         while time.perf_counter() < stop_at:
-            if scenario == "submit":
+            if scenario in ("submit", "next"):
                 status, page = client.request("GET", f"/practice/q/{numeric_qid}")
                 token = re.search(r'name="token" value="([^"]+)"', page)
                 csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -136,8 +141,16 @@ def load(port: int, cookies: list[str], scenario: str, seconds: float, concurren
                     continue
                 body = urlencode({"csrf_token": csrf.group(1), "token": token.group(1), "kind": "numeric",
                                   "answer": "0.5", "hint_used": "0"})
-                t0 = time.perf_counter()
-                status, _ = client.request("POST", "/practice/answer", body)
+                if scenario == "next":  # the practice page right after an answer: the day is planned afresh
+                    status, _ = client.request("POST", "/practice/answer", body)
+                    if status != 200:
+                        bad += 1
+                        continue
+                    t0 = time.perf_counter()
+                    status, _ = client.request("GET", "/practice/")
+                else:
+                    t0 = time.perf_counter()
+                    status, _ = client.request("POST", "/practice/answer", body)
             else:
                 t0 = time.perf_counter()
                 status, _ = client.request("GET", "/healthz" if scenario == "trivial" else "/practice/")
@@ -168,7 +181,8 @@ def main() -> None:
     ap.add_argument("--learners", type=int, default=None)
     ap.add_argument("--seconds", type=float, default=None, help="load time per endpoint")
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (one per core here)")
+    ap.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     args = ap.parse_args()
     learners = args.learners or (100 if args.quick else 1000)
     seconds = args.seconds or (10 / 3 if args.quick else 20.0)
@@ -183,7 +197,7 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url, "INTERVIEW_DATA_DIR": str(tmp), "INTERVIEW_SECRET_KEY": SECRET,
            "INTERVIEW_MULTI_USER": "1"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads", "8",
+        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", "interview.web.wsgi:app"],
         cwd=REPO, env=env, start_new_session=True)
     try:
@@ -196,7 +210,7 @@ def main() -> None:
         rng = random.Random(2)
         cookies = [session_cookie(uid) for uid in rng.sample(seeded["user_ids"], min(64, len(seeded["user_ids"])))]
         results = {}
-        for scenario in ("trivial", "practice", "submit"):
+        for scenario in ("trivial", "practice", "submit", "next"):
             load(port, cookies, scenario, min(1.0, seconds / 4), args.concurrency, seeded["numeric_question"])  # warm-up
             results[scenario] = load(port, cookies, scenario, seconds, args.concurrency, seeded["numeric_question"])
             log(f"  {scenario:<9} {results[scenario]['rps']:8.1f} req/s  p50 {results[scenario]['p50_ms']:6.1f} ms  "
@@ -207,7 +221,7 @@ def main() -> None:
     ratio = results["practice"]["rps"] / results["trivial"]["rps"]
     summary = {
         "learners": learners, "cards_per_learner": 200, "reviews_per_learner": 2000,
-        "concurrency": args.concurrency, "seconds_per_endpoint": seconds, "workers": args.workers,
+        "concurrency": args.concurrency, "seconds_per_endpoint": seconds, "workers": args.workers, "threads": args.threads,
         "endpoints": results, "practice_to_trivial_throughput": ratio,
         "aims": {"practice_at_least_third_of_trivial": ratio >= 1 / 3,
                  "practice_p99_under_50ms": results["practice"]["p99_ms"] < 50,

@@ -34,8 +34,21 @@ def spec_of(row: Question) -> QuestionSpec:
 
 
 IndexRow = tuple[str, str, list, str, int, int]  # id, area, topics, kind, difficulty, time_limit
-_index: dict[str, tuple[Any, list[IndexRow]]] = {}
+_index: dict[tuple[str, int], tuple[Any, list[IndexRow]]] = {}
 _index_lock = threading.Lock()
+
+
+def database_key(session: Session) -> tuple[str, int]:
+    """Which database a per-process cache entry belongs to (in-memory SQLite URLs all look alike)."""
+    bind = session.get_bind()
+    return str(bind.url), id(bind)
+
+
+def index_fingerprint(session: Session) -> tuple:
+    """Changes whenever a question is added, edited, retired or brought back (one cheap row)."""
+    active = sa.case((Question.status == "active", 1), else_=0)
+    return tuple(session.exec(select(sa.func.count(), sa.func.sum(active), sa.func.sum(Question.version),
+                                     sa.func.max(Question.updated_at))).one())
 
 
 def active_index(session: Session) -> list[IndexRow]:
@@ -44,10 +57,8 @@ def active_index(session: Session) -> list[IndexRow]:
     Every practice page needs this list; it changes only when questions are synced, saved or
     retired, so it is kept per database and re-read when a one-row fingerprint query (count,
     active count, sum of versions, latest update) says the table changed."""
-    active = sa.case((Question.status == "active", 1), else_=0)
-    fingerprint = tuple(session.exec(select(sa.func.count(), sa.func.sum(active), sa.func.sum(Question.version),
-                                            sa.func.max(Question.updated_at))).one())
-    key = str(session.get_bind().url)
+    fingerprint = index_fingerprint(session)
+    key = database_key(session)
     cached = _index.get(key)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]

@@ -80,7 +80,7 @@ from typing import Any, Iterable, Optional, Protocol, Sequence
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from interview import scheduler
+from interview import catalog, scheduler
 from interview.models import Attempt, Card, Question, Review, User
 from interview.scheduler import DEFAULT_PARAMETERS, MemoryState, day_start, interview_instant, utc
 
@@ -465,7 +465,6 @@ def estimate_seconds(kind: str, time_limit: float, ratios: dict[str, float]) -> 
 @dataclass(frozen=True)
 class QueueItem:
     question_id: str
-    card: Optional[Card]
     is_new: bool
     seconds: float
     area: str
@@ -503,8 +502,6 @@ def _matches_filters(user: User, area: str, topics: list) -> bool:
 
 def active_questions(session: Session, user: User) -> list[tuple[str, str, list, str, int, int]]:
     """(id, area, topics, kind, difficulty, time_limit) of active questions in the learner's filters."""
-    from interview import catalog
-
     return [r for r in catalog.active_index(session) if _matches_filters(user, r[1], r[2])]
 
 
@@ -538,7 +535,7 @@ def learner_model_cached(session: Session, user_id: int, parameters: Sequence[fl
     so (count, last id) of the learner's reviews says whether anything changed."""
     fingerprint = tuple(session.exec(select(sa.func.count(Review.id), sa.func.max(Review.id))  # type: ignore[arg-type]
                                      .where(Review.user_id == user_id)).one())
-    key = (str(session.get_bind().url), user_id, tuple(parameters))
+    key = (catalog.database_key(session), user_id, tuple(parameters))
     with _MODELS_LOCK:
         hit = _MODELS.get(key)
         if hit is not None and hit[0] == fingerprint:
@@ -568,9 +565,65 @@ def learner_model_from_db(session: Session, user_id: int, parameters: Sequence[f
     return learner_model(parameters, forgetting_samples(recent), first_ratings, later)
 
 
+@dataclass(frozen=True)
+class _DayPlan:
+    plan: Plan
+    introduced: int
+    spent: float
+    budget: float
+    made_at: datetime
+    valid_until: datetime
+
+
+_PLANS: "OrderedDict[tuple, tuple[tuple, _DayPlan]]" = OrderedDict()
+_PLANS_SIZE = 4096
+_PLANS_LOCK = threading.Lock()
+PLAN_MAX_AGE = timedelta(minutes=10)
+
+
+def _plan_fingerprint(session: Session, user: User, now: datetime) -> tuple:
+    """Everything a day's plan depends on, in two cheap queries: the date, the learner's
+    settings and parameters, the active questions, and their reviews and attempts (both are
+    append-only, so a count and the last id say whether anything happened)."""
+    def figures(model: Any) -> list[Any]:  # count and last id of the learner's rows, as subqueries
+        mine = model.user_id == user.id
+        return [select(agg(model.id)).where(mine).scalar_subquery() for agg in (sa.func.count, sa.func.max)]
+
+    row = session.exec(select(*figures(Review), *figures(Attempt))).one()  # one round trip
+    return (now.date(), user.minutes_per_day, user.new_per_day, user.interview_date, tuple(user.areas or ()),
+            tuple(user.topics or ()), tuple(scheduler.parameters_of(user)), catalog.index_fingerprint(session),
+            tuple(row))
+
+
 def daily_queue(session: Session, user: User, now: datetime) -> Queue:
-    """Today's queue for this learner at `now` (see the module docstring for the policy)."""
+    """Today's queue for this learner at `now` (see the module docstring for the policy).
+
+    Planning reads every card and scores every question (most of a practice page's cost), so a
+    learner's plan is kept until anything it depends on changes (see `_plan_fingerprint`: any
+    answer, review or settings change, a question edit, a new day), a card of theirs falls due,
+    or ten minutes pass. The queue is then the same one a fresh plan would give."""
     now = utc(now)
+    fingerprint = _plan_fingerprint(session, user, now)
+    key = (catalog.database_key(session), user.id)
+    with _PLANS_LOCK:
+        hit = _PLANS.get(key)
+    if hit is not None and hit[0] == fingerprint and hit[1].made_at <= now < hit[1].valid_until:
+        day = hit[1]
+    else:
+        day = _plan_today(session, user, now)
+        with _PLANS_LOCK:
+            _PLANS[key] = (fingerprint, day)
+            _PLANS.move_to_end(key)
+            while len(_PLANS) > _PLANS_SIZE:
+                _PLANS.popitem(last=False)
+    plan = day.plan
+    items = [QueueItem(it.question_id, it.is_new, it.candidate.seconds, it.candidate.area, it.priority)
+             for it in plan.items]
+    return Queue(items, plan.due_count, plan.new_count, plan.backlog, day.budget / 60.0, plan.seconds_planned / 60.0,
+                 plan.interview_mode, day.introduced, day.spent / 60.0)
+
+
+def _plan_today(session: Session, user: User, now: datetime) -> _DayPlan:
     start, end = _today_bounds(now)
     questions = active_questions(session, user)
     # Plain rows, not ORM objects: building 200 Card instances was a third of the page's cost.
@@ -597,13 +650,10 @@ def daily_queue(session: Session, user: User, now: datetime) -> Queue:
     plan = plan_day(candidates, now=now, budget_seconds=budget,
                     new_quota=max(0, (user.new_per_day or 0) - introduced),
                     interview_date=user.interview_date, model=model)
-    seen = [it.question_id for it in plan.items if not it.is_new]
-    cards = {c.question_id: c for c in session.exec(select(Card).where(Card.user_id == user.id,
-                                                                       Card.question_id.in_(seen))).all()} if seen else {}  # type: ignore[attr-defined]
-    items = [QueueItem(it.question_id, cards.get(it.question_id), it.is_new, it.candidate.seconds,
-                       it.candidate.area, it.priority) for it in plan.items]
-    return Queue(items, plan.due_count, plan.new_count, plan.backlog, budget / 60.0, plan.seconds_planned / 60.0,
-                 plan.interview_mode, introduced, spent / 60.0)
+    # The plan stands until the next card falls due (it would join today's reviews) or it ages.
+    upcoming = [m.due for m in memories.values() if m.due is not None and utc(m.due) > now]
+    valid_until = min([now + PLAN_MAX_AGE, end] + [utc(d) for d in upcoming])
+    return _DayPlan(plan, introduced, spent, budget, now, valid_until)
 
 
 def next_item(session: Session, user: User, now: datetime) -> QueueItem | None:

@@ -37,7 +37,7 @@ def test_fresh_learner_gets_new_questions_at_the_daily_rate(session: Session) ->
     bank(session)
     user = add_user(session, new_per_day=7, minutes_per_day=120)
     q = planner.daily_queue(session, user, T0)
-    assert q.new_count == 7 and q.due_count == 0 and all(it.is_new and it.card is None for it in q.items)
+    assert q.new_count == 7 and q.due_count == 0 and all(it.is_new and scheduler.find_card(session, user.id, it.question_id) is None for it in q.items)
     # interleaved across areas: no two neighbours from the same area while others remain
     areas = [it.area for it in q.items]
     assert len(set(areas[:3])) == 3
@@ -107,7 +107,8 @@ def test_backlog_spread_over_days(session: Session) -> None:
         assert q.minutes_planned <= 15 and q.due_count <= 15  # 60 s each -> at most 15 a day
         if days_needed == 0:
             assert q.backlog == 60 - q.due_count  # shown: how many remain
-            recalls = [scheduler.retrievability(it.card, day, user) for it in q.items]
+            recalls = [scheduler.retrievability(scheduler.find_card(session, user.id, it.question_id), day, user)
+                       for it in q.items]
             rest = [scheduler.retrievability(c, day, user) for c in session.exec(select(Card)).all()
                     if c.question_id not in {it.question_id for it in q.items}]
             assert max(recalls) <= min(rest) + 1e-9  # most urgent (least recalled) first
@@ -274,3 +275,22 @@ def test_learner_model_is_refitted_only_after_new_reviews(session: Session) -> N
     study(session, user, "q00", T0 + timedelta(days=5), rating=1)
     again = planner.learner_model_cached(session, user.id, params)
     assert again is not first  # a new review: refitted
+
+
+def test_the_days_plan_is_kept_until_something_it_depends_on_changes(session: Session) -> None:
+    bank(session, n=12)
+    user = add_user(session, new_per_day=5, minutes_per_day=120)
+    first = planner.daily_queue(session, user, T0)
+    again = planner.daily_queue(session, user, T0 + timedelta(minutes=1))
+    assert [i.question_id for i in again.items] == [i.question_id for i in first.items]
+    study(session, user, first.items[0].question_id, T0 + timedelta(minutes=2), rating=1)  # an answer (Again) changes the plan
+    after = planner.daily_queue(session, user, T0 + timedelta(minutes=3))
+    assert first.items[0].question_id not in [i.question_id for i in after.items if i.is_new]
+    assert after.new_introduced_today == 1
+    user.new_per_day = 1  # a settings change too
+    assert planner.daily_queue(session, user, T0 + timedelta(minutes=4)).new_count == 0
+    # and the learner's card joins the queue as a review once its due time passes
+    card = scheduler.find_card(session, user.id, first.items[0].question_id)
+    assert card is not None
+    later = planner.daily_queue(session, user, card.due + timedelta(seconds=1))
+    assert any(i.question_id == card.question_id and not i.is_new for i in later.items)
