@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from sqlmodel import Session, select
 
@@ -44,11 +46,38 @@ def database_key(session: Session) -> tuple[str, int]:
     return str(bind.url), id(bind)
 
 
+FINGERPRINT_TTL = 1.0  # seconds another process's question edit may take to be seen here
+_fingerprints: dict[tuple[str, int], tuple[float, tuple]] = {}
+
+
 def index_fingerprint(session: Session) -> tuple:
-    """Changes whenever a question is added, edited, retired or brought back (one cheap row)."""
+    """Changes whenever a question is added, edited, retired or brought back.
+
+    The query scans the question table, so its answer is reused for a second: an edit made in
+    this process is seen at once (the commit hook below forgets it), one made by another worker
+    process within FINGERPRINT_TTL."""
+    key = database_key(session)
+    now = time.monotonic()
+    hit = _fingerprints.get(key)
+    if hit is not None and now - hit[0] < FINGERPRINT_TTL:
+        return hit[1]
     active = sa.case((Question.status == "active", 1), else_=0)
-    return tuple(session.exec(select(sa.func.count(), sa.func.sum(active), sa.func.sum(Question.version),
-                                     sa.func.max(Question.updated_at))).one())
+    fingerprint = tuple(session.exec(select(sa.func.count(), sa.func.sum(active), sa.func.sum(Question.version),
+                                            sa.func.max(Question.updated_at))).one())
+    _fingerprints[key] = (now, fingerprint)
+    return fingerprint
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+def _note_question_writes(session: sa.orm.Session, _context: Any) -> None:
+    if any(isinstance(obj, Question) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info["questions_changed"] = True
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _forget_fingerprint(session: sa.orm.Session) -> None:
+    if session.info.pop("questions_changed", False):
+        _fingerprints.clear()  # whichever database it was: the next request reads afresh
 
 
 def active_index(session: Session) -> list[IndexRow]:

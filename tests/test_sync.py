@@ -61,3 +61,18 @@ def test_sync_of_the_bundled_bank_is_idempotent(engine: sa.Engine, tmp_path: Pat
         report = sync_bank(s, loaded)
     assert report.added == [] and report.changed == [] and report.retired == []
     assert len(report.unchanged) == len(loaded) > 0
+
+
+def test_the_question_index_sees_an_edit_at_once(session, bundled_bank) -> None:  # type: ignore[no-untyped-def]
+    from interview import catalog
+    from interview.models import Question
+
+    sync_bank(session, bundled_bank[:5])
+    before = catalog.index_fingerprint(session)
+    assert catalog.index_fingerprint(session) == before  # reused within the second
+    row = session.get(Question, bundled_bank[0].question.id)
+    row.status = "retired"
+    session.add(row)
+    session.commit()  # the commit hook forgets the cached fingerprint
+    assert catalog.index_fingerprint(session) != before
+    assert bundled_bank[0].question.id not in {r[0] for r in catalog.active_index(session)}
