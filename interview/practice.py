@@ -113,27 +113,31 @@ def submit(session: Session, user: User, secret: str, token: str, answer: str, h
     grade = graders.grade(spec, variant, answer)
     seconds = max(0.0, min(now.timestamp() - float(data["t"]), 4.0 * spec.time_limit + 60))
     suggested = scheduler.rating_from(grade, seconds, spec.time_limit, hint_used)
-    attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=int(data["s"]),
-                      answer=answer, score=grade.score, verdict=grade.verdict, grade=grade.to_json(),
-                      seconds_taken=seconds, hint_used=hint_used, submit_token=data["n"], created_at=now)
-    session.add(attempt)
-    try:
-        session.flush()
-        rating = None
-        if grade.verdict == "invalid":
-            # an unreadable answer is not a memory lapse: record it, leave the card alone
-            rating = 0
-        elif not grade.needs_self_rating:
-            rating = int(suggested)
-            scheduler.review(session, scheduler.card_for(session, user.id, row.id, now), rating, now,
-                             seconds_taken=seconds, attempt_id=attempt.id)
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # the other of two simultaneous submits won; show its result
-        existing = session.exec(select(Attempt).where(Attempt.submit_token == data["n"])).first()
-        if existing is None:
-            raise
-        return _replay(session, existing)
+    for retry in (False, True):
+        attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=int(data["s"]),
+                          answer=answer, score=grade.score, verdict=grade.verdict, grade=grade.to_json(),
+                          seconds_taken=seconds, hint_used=hint_used, submit_token=data["n"], created_at=now)
+        session.add(attempt)
+        try:
+            session.flush()
+            rating = None
+            if grade.verdict == "invalid":
+                # an unreadable answer is not a memory lapse: record it, leave the card alone
+                rating = 0
+            elif not grade.needs_self_rating:
+                rating = int(suggested)
+                scheduler.review(session, scheduler.card_for(session, user.id, row.id, now), rating, now,
+                                 seconds_taken=seconds, attempt_id=attempt.id)
+            session.commit()
+            break
+        except IntegrityError:
+            session.rollback()
+            existing = session.exec(select(Attempt).where(Attempt.submit_token == data["n"])).first()
+            if existing is not None:  # the other of two simultaneous submits of this form won: its result
+                return _replay(session, existing)
+            if retry:
+                raise PracticeError("This answer collided with another one being saved: submit it again.", 409) from None
+            # another tab created this question's card at the same moment: record again, onto that card
     return Outcome(attempt, spec, variant, grade, rating or None, int(suggested), duplicate=False)
 
 

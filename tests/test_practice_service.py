@@ -189,7 +189,7 @@ def test_the_same_token_twice_records_one_review_and_replays_the_outcome(world, 
     assert (card.due, card.reps) == (due, reps)
 
 
-def _submit_concurrently(engine: sa.Engine, ada_id: int, token: str, answer: str, at: datetime,
+def _submit_concurrently(engine: sa.Engine, ada_id: int, token: str | list[str], answer: str, at: datetime,
                          monkeypatch: pytest.MonkeyPatch) -> list[practice.Outcome]:
     """Two threads, each with its own Session, submit one token; both are held at the grader until
     both have passed the "already submitted?" check, so the race is real every time."""
@@ -204,15 +204,17 @@ def _submit_concurrently(engine: sa.Engine, ada_id: int, token: str, answer: str
     results: list[practice.Outcome] = []
     errors: list[BaseException] = []
 
-    def post() -> None:
+    tokens = token if isinstance(token, list) else [token, token]
+
+    def post(own_token: str) -> None:
         try:
             with Session(engine, expire_on_commit=False) as own:
                 user = own.get(User, ada_id)
-                results.append(practice.submit(own, user, SECRET, token, answer, False, at))
+                results.append(practice.submit(own, user, SECRET, own_token, answer, False, at))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=post) for _ in range(2)]
+    threads = [threading.Thread(target=post, args=(t,)) for t in tokens]
     for t in threads:
         t.start()
     for t in threads:
@@ -238,6 +240,20 @@ def test_two_concurrent_submits_of_one_token_record_one_review(any_engine: sa.En
         assert count(s, Attempt) == 1 and count(s, Review) == 1
         card = s.exec(select(Card)).one()
         assert card.reps == 1
+
+
+def test_two_tabs_answering_a_new_question_at_once_share_one_card(any_engine: sa.Engine, picks,  # type: ignore[no-untyped-def]
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two forms (two tabs) for the same new question answered at the same moment: both answers
+    count, on one card (the second creation of the card collides and is recorded again)."""
+    qid = picks["numeric"].question.id
+    with Session(any_engine, expire_on_commit=False) as s:
+        ada, _ = seed_db(s, picks)
+        tokens = [practice.present(s, ada, SECRET, T0, question_id=qid).token for _ in range(2)]
+    results = _submit_concurrently(any_engine, ada.id, tokens, "0", T0 + timedelta(seconds=40), monkeypatch)
+    assert len(results) == 2 and not any(r.duplicate for r in results)
+    with Session(any_engine) as s:
+        assert count(s, Attempt) == 2 and count(s, Card) == 1 and count(s, Review) == 2
 
 
 # ------------------------------------------------------------------------------- refused forms
