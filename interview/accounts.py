@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import typing
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import delete
 from sqlmodel import Session, select
@@ -147,6 +147,28 @@ def _parse_times(row: dict[str, Any], model: type) -> dict[str, Any]:
     return out
 
 
+def _copy_rows(session: Session, model: type, rows: list[dict[str, Any]],
+               remap: dict[str, Callable[[Any], Any]] | None = None, keep_ids: bool = True,
+               **fixed: Any) -> dict[int, int]:
+    """Insert exported rows of one table under new ids; returns old id -> new id.
+
+    `remap` turns old foreign keys into new ones; `fixed` sets columns for every row (the new
+    owner, a replay token that is not carried over)."""
+    ids: dict[int, int] = {}
+    for raw in rows:
+        row = _parse_times(raw, model)
+        old = row.pop("id")
+        for column, new_of in (remap or {}).items():
+            row[column] = new_of(row.get(column))
+        row.update(fixed)
+        obj = model(**row)
+        session.add(obj)
+        if keep_ids:  # other tables point at this one: learn the new id now
+            session.flush()
+            ids[old] = obj.id  # type: ignore[attr-defined]
+    return ids
+
+
 def import_user(session: Session, data: dict[str, Any], name: str | None = None, password: str | None = None) -> User:
     """Recreate an exported learner; ids are remapped, nothing is lost. All or nothing."""
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
@@ -163,44 +185,15 @@ def import_user(session: Session, data: dict[str, Any], name: str | None = None,
         user = User(**profile)
         session.add(user)
         session.flush()
-        card_ids, attempt_ids, mock_ids, item_ids = {}, {}, {}, {}
-        for row in data.get("cards", []):
-            row = _parse_times(row, Card)
-            old = row.pop("id")
-            card = Card(**row, user_id=user.id)
-            session.add(card)
-            session.flush()
-            card_ids[old] = card.id
-        for row in data.get("mocks", []):
-            row = _parse_times(row, MockInterview)
-            old = row.pop("id")
-            mock = MockInterview(**row, user_id=user.id)
-            session.add(mock)
-            session.flush()
-            mock_ids[old] = mock.id
-        for row in data.get("mock_items", []):
-            row = _parse_times(row, MockItem)
-            old = row.pop("id")
-            row["mock_id"] = mock_ids[row["mock_id"]]
-            item = MockItem(**row)
-            session.add(item)
-            session.flush()
-            item_ids[old] = item.id
-        for row in data.get("attempts", []):
-            row = _parse_times(row, Attempt)
-            old = row.pop("id")
-            row["mock_item_id"] = item_ids.get(row.get("mock_item_id")) if row.get("mock_item_id") else None
-            row["submit_token"] = None
-            attempt = Attempt(**row, user_id=user.id)
-            session.add(attempt)
-            session.flush()
-            attempt_ids[old] = attempt.id
-        for row in data.get("reviews", []):
-            row = _parse_times(row, Review)
-            row.pop("id")
-            row["card_id"] = card_ids[row["card_id"]]
-            row["attempt_id"] = attempt_ids.get(row.get("attempt_id")) if row.get("attempt_id") else None
-            session.add(Review(**row, user_id=user.id))
+        card_ids = _copy_rows(session, Card, data.get("cards", []), user_id=user.id)
+        mock_ids = _copy_rows(session, MockInterview, data.get("mocks", []), user_id=user.id)
+        item_ids = _copy_rows(session, MockItem, data.get("mock_items", []),
+                              remap={"mock_id": lambda old: mock_ids[old]})
+        attempt_ids = _copy_rows(session, Attempt, data.get("attempts", []), user_id=user.id, submit_token=None,
+                                 remap={"mock_item_id": lambda old: item_ids.get(old) if old else None})
+        _copy_rows(session, Review, data.get("reviews", []), user_id=user.id, keep_ids=False,
+                   remap={"card_id": lambda old: card_ids[old],
+                          "attempt_id": lambda old: attempt_ids.get(old) if old else None})
         session.commit()
     except (KeyError, TypeError, ValueError) as exc:
         session.rollback()
