@@ -93,3 +93,16 @@ def bundled_bank() -> list:
     loaded, problems = bank.load_bank()
     assert not problems, problems
     return loaded
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_needs_bubblewrap(request: pytest.FixtureRequest) -> None:
+    """Tests marked `sandbox` run the real sandbox: required under CI, skipped elsewhere without it."""
+    if request.node.get_closest_marker("sandbox") is None:
+        return
+    from graders import sandbox
+
+    if not sandbox.available():
+        if IN_CI:
+            pytest.fail("bubblewrap (/usr/bin/bwrap) is required under CI=true")
+        pytest.skip("bubblewrap is not installed")

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from interview import accounts, bank, db
+from interview import accounts, db
 from interview.models import Attempt, Card, MockInterview, MockItem, Review, User
 from interview.sync import sync_bank
 

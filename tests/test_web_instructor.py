@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from interview import accounts, bank
+from interview import accounts
 from interview.models import Cohort, CohortMember, Question
 from interview.sync import sync_bank
 from interview.web import create_app
