@@ -234,6 +234,16 @@ def parse(text: str) -> Formula:
     return parse_tree(tree, text)
 
 
+def checked_field(value: Any) -> Any:
+    """For question-model validators: a string value must parse as a formula (numbers pass)."""
+    if isinstance(value, str):
+        try:
+            parse(value)
+        except FormulaError as exc:
+            raise ValueError(f"formula '{value}' does not parse: {exc.message}") from None
+    return value
+
+
 def evaluate(text: str, env: Mapping[str, Any] | None = None) -> Any:
     return parse(text).evaluate(env or {})
 

@@ -46,12 +46,7 @@ class Answer(BaseModel):
     @field_validator("value")
     @classmethod
     def _parses(cls, v: str | float) -> str | float:
-        if isinstance(v, str):
-            try:
-                formula.parse(v)
-            except formula.FormulaError as exc:
-                raise ValueError(f"formula '{v}' does not parse: {exc.message}") from None
-        return v
+        return formula.checked_field(v)
 
 
 class NumberError(ValueError):
