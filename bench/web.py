@@ -18,7 +18,7 @@ learner meets on every question). Throughput counts the timed requests only.
 from __future__ import annotations
 
 import argparse
-import http.client
+import asyncio
 import json
 import os
 import random
@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -99,74 +98,93 @@ def free_port() -> int:
 
 
 class Client:
-    """One keep-alive connection with its own cookie, like one browser tab."""
+    """One keep-alive connection with its own cookie, like one browser tab.
+
+    The load runs on asyncio in one thread: 32 client threads would queue for the GIL and add
+    their own waiting to every latency measured (Python switches threads every 5 ms)."""
 
     def __init__(self, port: int, cookie: str) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.port = port
         self.cookies = {"session": cookie}
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
 
-    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, str]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+    async def request(self, method: str, path: str, body: str | None = None) -> tuple[int, str]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
+                "Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items())]
+        payload = (body or "").encode()
         if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self.conn.request(method, path, body=body, headers=headers)
-        resp = self.conn.getresponse()
-        data = resp.read().decode("utf-8", "replace")
-        for header in resp.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            self.cookies[name] = rest.split(";", 1)[0]
-        return resp.status, data
+            head += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(payload)}"]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "content-length":
+                length = int(value)
+            elif name == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";", 1)[0]
+            elif name == "connection" and value.lower() == "close":
+                close = True
+        data = await self.reader.readexactly(length) if length else b""
+        if close:
+            self.writer.close()
+            self.writer = None
+        return status, data.decode("utf-8", "replace")
 
 
 def load(port: int, cookies: list[str], scenario: str, seconds: float, concurrency: int,
          numeric_qid: str | None) -> dict[str, Any]:
+    return asyncio.run(_load(port, cookies, scenario, seconds, concurrency, numeric_qid))
+
+
+async def _load(port: int, cookies: list[str], scenario: str, seconds: float, concurrency: int,
+                numeric_qid: str | None) -> dict[str, Any]:
+    from urllib.parse import urlencode
+
     latencies: list[float] = []
     errors = [0]
-    lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
 
-    def worker(i: int) -> None:
+    async def worker(i: int) -> None:
         client = Client(port, cookies[i % len(cookies)])
-        mine: list[float] = []
-        bad = 0
-        from urllib.parse import urlencode
-
         while time.perf_counter() < stop_at:
             if scenario in ("submit", "next"):
-                status, page = client.request("GET", f"/practice/q/{numeric_qid}")
+                status, page = await client.request("GET", f"/practice/q/{numeric_qid}")
                 token = re.search(r'name="token" value="([^"]+)"', page)
                 csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
                 if status != 200 or not token or not csrf:
-                    bad += 1
+                    errors[0] += 1
                     continue
                 body = urlencode({"csrf_token": csrf.group(1), "token": token.group(1), "kind": "numeric",
                                   "answer": "0.5", "hint_used": "0"})
                 if scenario == "next":  # the practice page right after an answer: the day is planned afresh
-                    status, _ = client.request("POST", "/practice/answer", body)
+                    status, _ = await client.request("POST", "/practice/answer", body)
                     if status != 200:
-                        bad += 1
+                        errors[0] += 1
                         continue
                     t0 = time.perf_counter()
-                    status, _ = client.request("GET", "/practice/")
+                    status, _ = await client.request("GET", "/practice/")
                 else:
                     t0 = time.perf_counter()
-                    status, _ = client.request("POST", "/practice/answer", body)
+                    status, _ = await client.request("POST", "/practice/answer", body)
             else:
                 t0 = time.perf_counter()
-                status, _ = client.request("GET", "/healthz" if scenario == "trivial" else "/practice/")
-            mine.append(time.perf_counter() - t0)
+                status, _ = await client.request("GET", "/healthz" if scenario == "trivial" else "/practice/")
+            latencies.append(time.perf_counter() - t0)
             if status != 200:
-                bad += 1
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
+                errors[0] += 1
+        if client.writer is not None:
+            client.writer.close()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
     started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
     elapsed = time.perf_counter() - started
     latencies.sort()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 2 else [float("nan")] * 99

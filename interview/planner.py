@@ -588,15 +588,24 @@ _PLANS_LOCK = threading.Lock()
 PLAN_MAX_AGE = timedelta(minutes=10)
 
 
+def _activity_statement() -> Any:
+    """Count and last id of a learner's reviews and attempts, as four subqueries of one SELECT,
+    built once: building the statement cost more than running it."""
+    def figures(model: Any) -> list[Any]:
+        mine = model.user_id == sa.bindparam("uid")
+        return [sa.select(agg(model.id)).where(mine).scalar_subquery() for agg in (sa.func.count, sa.func.max)]
+
+    return sa.select(*figures(Review), *figures(Attempt))
+
+
+_ACTIVITY = _activity_statement()
+
+
 def _plan_fingerprint(session: Session, user: User, now: datetime) -> tuple:
     """Everything a day's plan depends on, in two cheap queries: the date, the learner's
     settings and parameters, the active questions, and their reviews and attempts (both are
     append-only, so a count and the last id say whether anything happened)."""
-    def figures(model: Any) -> list[Any]:  # count and last id of the learner's rows, as subqueries
-        mine = model.user_id == user.id
-        return [select(agg(model.id)).where(mine).scalar_subquery() for agg in (sa.func.count, sa.func.max)]
-
-    row = session.exec(select(*figures(Review), *figures(Attempt))).one()  # one round trip
+    row = session.execute(_ACTIVITY, {"uid": user.id}).one()
     return (now.date(), user.minutes_per_day, user.new_per_day, user.interview_date, tuple(user.areas or ()),
             tuple(user.topics or ()), tuple(scheduler.parameters_of(user)), catalog.index_fingerprint(session),
             tuple(row))
