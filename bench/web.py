@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -236,6 +237,7 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+        shutil.rmtree(tmp, ignore_errors=True)  # the seeded database is ~400 MB at full size
     ratio = results["practice"]["rps"] / results["trivial"]["rps"]
     summary = {
         "learners": learners, "cards_per_learner": 200, "reviews_per_learner": 2000,
