@@ -6,7 +6,6 @@ by content hash: a new version has a new hash and is parsed afresh.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from functools import lru_cache
 from typing import Any
@@ -19,6 +18,7 @@ from sqlmodel import Session, select
 import graders
 from graders import Grade, Question as QuestionSpec, Variant
 from interview import bank
+from interview.memo import FingerprintCache
 from interview.models import Question
 
 
@@ -36,8 +36,7 @@ def spec_of(row: Question) -> QuestionSpec:
 
 
 IndexRow = tuple[str, str, list, str, int, int]  # id, area, topics, kind, difficulty, time_limit
-_index: dict[tuple[str, int], tuple[Any, list[IndexRow]]] = {}
-_index_lock = threading.Lock()
+_index: FingerprintCache[list[IndexRow]] = FingerprintCache(16)
 
 
 def database_key(session: Session) -> tuple[str, int]:
@@ -88,16 +87,13 @@ def active_index(session: Session) -> list[IndexRow]:
     active count, sum of versions, latest update) says the table changed."""
     fingerprint = index_fingerprint(session)
     key = database_key(session)
-    cached = _index.get(key)
-    if cached is not None and cached[0] == fingerprint:
-        return cached[1]
-    rows = session.exec(select(Question.id, Question.area, Question.topics, Question.kind, Question.difficulty,
-                               Question.time_limit).where(Question.status == "active")
-                        .order_by(Question.id)).all()
-    index = [tuple(r) for r in rows]
-    with _index_lock:
-        _index[key] = (fingerprint, index)  # type: ignore[assignment]
-    return index  # type: ignore[return-value]
+    index = _index.get(key, fingerprint)
+    if index is None:
+        rows = session.exec(select(Question.id, Question.area, Question.topics, Question.kind, Question.difficulty,
+                                   Question.time_limit).where(Question.status == "active")
+                            .order_by(Question.id)).all()
+        index = _index.put(key, fingerprint, [tuple(r) for r in rows])  # type: ignore[misc]
+    return index
 
 
 def get(session: Session, question_id: str, include_retired: bool = False) -> tuple[Question, QuestionSpec]:

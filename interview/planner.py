@@ -78,9 +78,7 @@ from __future__ import annotations
 
 import math
 import statistics
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Optional, Protocol, Sequence
 
@@ -88,6 +86,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from interview import catalog, scheduler
+from interview.memo import FingerprintCache
 from interview.models import Attempt, Card, Question, Review, User
 from interview.scheduler import DEFAULT_PARAMETERS, MemoryState, day_start, interview_instant, utc
 
@@ -530,9 +529,7 @@ def seconds_spent_today(session: Session, user_id: int, now: datetime) -> float:
     return float(total or 0.0)
 
 
-_MODELS: "OrderedDict[tuple, tuple[tuple, FSRSModel]]" = OrderedDict()
-_MODELS_SIZE = 512
-_MODELS_LOCK = threading.Lock()
+_MODELS: FingerprintCache[FSRSModel] = FingerprintCache(512)
 
 
 def learner_model_cached(session: Session, user_id: int, parameters: Sequence[float]) -> FSRSModel:
@@ -543,17 +540,9 @@ def learner_model_cached(session: Session, user_id: int, parameters: Sequence[fl
     fingerprint = tuple(session.exec(select(sa.func.count(Review.id), sa.func.max(Review.id))  # type: ignore[arg-type]
                                      .where(Review.user_id == user_id)).one())
     key = (catalog.database_key(session), user_id, tuple(parameters))
-    with _MODELS_LOCK:
-        hit = _MODELS.get(key)
-        if hit is not None and hit[0] == fingerprint:
-            _MODELS.move_to_end(key)
-            return hit[1]
-    model = learner_model_from_db(session, user_id, parameters)
-    with _MODELS_LOCK:
-        _MODELS[key] = (fingerprint, model)
-        _MODELS.move_to_end(key)
-        while len(_MODELS) > _MODELS_SIZE:
-            _MODELS.popitem(last=False)
+    model = _MODELS.get(key, fingerprint)
+    if model is None:
+        model = _MODELS.put(key, fingerprint, learner_model_from_db(session, user_id, parameters))
     return model
 
 
@@ -582,9 +571,7 @@ class _DayPlan:
     valid_until: datetime
 
 
-_PLANS: "OrderedDict[tuple, tuple[tuple, _DayPlan]]" = OrderedDict()
-_PLANS_SIZE = 4096
-_PLANS_LOCK = threading.Lock()
+_PLANS: FingerprintCache[_DayPlan] = FingerprintCache(4096)
 PLAN_MAX_AGE = timedelta(minutes=10)
 
 
@@ -621,17 +608,9 @@ def daily_queue(session: Session, user: User, now: datetime) -> Queue:
     now = utc(now)
     fingerprint = _plan_fingerprint(session, user, now)
     key = (catalog.database_key(session), user.id)
-    with _PLANS_LOCK:
-        hit = _PLANS.get(key)
-    if hit is not None and hit[0] == fingerprint and hit[1].made_at <= now < hit[1].valid_until:
-        day = hit[1]
-    else:
-        day = _plan_today(session, user, now)
-        with _PLANS_LOCK:
-            _PLANS[key] = (fingerprint, day)
-            _PLANS.move_to_end(key)
-            while len(_PLANS) > _PLANS_SIZE:
-                _PLANS.popitem(last=False)
+    day = _PLANS.get(key, fingerprint, lambda d: d.made_at <= now < d.valid_until)
+    if day is None:
+        day = _PLANS.put(key, fingerprint, _plan_today(session, user, now))
     plan = day.plan
     items = [QueueItem(it.question_id, it.is_new, it.candidate.seconds, it.candidate.area, it.priority)
              for it in plan.items]
