@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -68,15 +68,17 @@ def issue_token(secret: str, user: User, row: Question, seed: int, now: datetime
                                       "t": now.timestamp(), "n": secrets.token_hex(16)})
 
 
-def read_token(secret: str, token: str, user: User) -> dict[str, Any]:
+def read_token(secret: str, token: str, user: User, now: datetime | None = None) -> dict[str, Any]:
+    """The signed form's contents; refused if altered, another learner's, or shown over a day
+    before `now` (the time it was shown travels inside the signed token)."""
     try:
-        data = _serializer(secret).loads(token, max_age=TOKEN_MAX_AGE)
-    except SignatureExpired:
-        raise PracticeError("This question was shown more than a day ago: open practice again for a fresh one.") from None
+        data = _serializer(secret).loads(token)
     except BadSignature:
         raise PracticeError("The answer form was altered or is not from this server.") from None
     if data.get("u") != user.id:
         raise PracticeError("This answer form belongs to another learner.", 403)
+    if now is not None and now.timestamp() - float(data.get("t", 0)) > TOKEN_MAX_AGE:
+        raise PracticeError("This question was shown more than a day ago: open practice again for a fresh one.")
     return data
 
 
@@ -102,7 +104,7 @@ def present(session: Session, user: User, secret: str, now: datetime, question_i
 
 def submit(session: Session, user: User, secret: str, token: str, answer: str, hint_used: bool,
            now: datetime) -> Outcome:
-    data = read_token(secret, token, user)
+    data = read_token(secret, token, user, now)
     existing = session.exec(select(Attempt).where(Attempt.submit_token == data["n"])).first()
     if existing is not None:
         return _replay(session, existing)

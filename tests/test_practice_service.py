@@ -289,6 +289,17 @@ def test_a_tampered_token_is_refused(world, picks) -> None:  # type: ignore[no-u
     assert count(s, Attempt) == 0 and count(s, Review) == 0
 
 
+def test_a_form_shown_over_a_day_ago_is_refused(world, picks) -> None:  # type: ignore[no-untyped-def]
+    s, ada, _ = world
+    shown = practice.present(s, ada, SECRET, T0, question_id=picks["numeric"].question.id)
+    with pytest.raises(PracticeError) as exc:
+        practice.submit(s, ada, SECRET, shown.token, right_answer(shown), False, T0 + timedelta(hours=25))
+    assert exc.value.status == 400 and "more than a day ago" in str(exc.value)
+    assert count(s, Attempt) == 0
+    out = practice.submit(s, ada, SECRET, shown.token, right_answer(shown), False, T0 + timedelta(hours=23))
+    assert out.grade.verdict == "correct"  # the clock that counts is the one passed in, not the machine's
+
+
 def test_a_question_edited_since_it_was_shown_is_refused_with_409(world, picks) -> None:  # type: ignore[no-untyped-def]
     s, ada, _ = world
     item = picks["numeric"]

@@ -105,6 +105,15 @@ def test_signin_is_rate_limited(app: Flask) -> None:
     assert codes[:10] == [401] * 10 and codes[-1] == 429
 
 
+def test_account_creation_is_rate_limited(app: Flask) -> None:
+    c = app.test_client()
+    token = csrf_of(c.get("/signup").data)
+    codes = [c.post("/signup", data={"csrf_token": token, "name": f"bot{i}", "password": "longenough",
+                                     "confirm": "different"}).status_code for i in range(11)]
+    assert codes[:10] == [400] * 10 and codes[-1] == 429
+    assert c.post("/account/import", data={"csrf_token": token}).status_code == 400  # its own allowance
+
+
 def test_csrf_failures_are_rejected(app: Flask) -> None:
     c = app.test_client()
     assert c.post("/signin", data={"name": "alice", "password": "alice password"}).status_code == 400

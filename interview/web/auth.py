@@ -55,7 +55,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("practice.today")
 
 
+# Per client address, for sign-in guesses and for new accounts (sign-up, import).
+ACCOUNT_CREATION_LIMIT = "10 per minute; 50 per hour"
+
+
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(ACCOUNT_CREATION_LIMIT, methods=["POST"])
 def signup() -> Any:
     if not current_app.config["MULTI_USER"]:
         return redirect(url_for("practice.today"))
@@ -75,7 +80,7 @@ def signup() -> Any:
 
 
 @bp.route("/signin", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@limiter.limit(ACCOUNT_CREATION_LIMIT, methods=["POST"])
 def signin() -> Any:
     if not current_app.config["MULTI_USER"]:
         return redirect(url_for("practice.today"))
@@ -129,6 +134,7 @@ def export() -> Response:
 
 
 @bp.post("/account/import")
+@limiter.limit(ACCOUNT_CREATION_LIMIT)
 def import_data() -> Any:
     """Bring an export into this instance as a new account (multi-user) or as the local learner's history."""
     upload = request.files.get("file")
