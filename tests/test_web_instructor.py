@@ -177,3 +177,17 @@ def test_mock_formats_are_editable(teacher: FlaskClient) -> None:
                       "name: Tiny mock\nminutes: 3\nsections:\n  - {name: Math, areas: [math], count: 1}\n"})
     assert ok.status_code == 302
     assert b"Tiny mock" in teacher.get("/instructor/formats").data
+
+
+def test_an_unexpected_import_failure_is_reported_not_hung(teacher: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from interview import authoring
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(authoring, "import_questions", broken)
+    token = csrf_of(teacher.get("/instructor/import").data)
+    resp = teacher.post("/instructor/import", data={"csrf_token": token, "file": (io.BytesIO(zip_of({})), "q.zip")},
+                        content_type="multipart/form-data")
+    body = resp.get_data()
+    assert b"failed unexpectedly; nothing was imported" in body and b"disk on fire" not in body

@@ -19,8 +19,8 @@ from sqlmodel import Session, select
 
 from graders.question import KINDS
 from graders.topics import AREAS, TOPICS, topics_of
-from interview import authoring, catalog, cohorts, item_analysis, mock, practice
-from interview.models import MockFormat, Question, User
+from interview import authoring, catalog, cohorts, item_analysis, mock
+from interview.models import MockFormat, Question, User, utcnow
 from interview.web import get_session
 from interview.web.auth import instructor_required
 
@@ -83,7 +83,7 @@ def _editor_post(editing: Question | None) -> Any:
     variant = authoring.preview(item.question, catalog.new_seed()) if item and not problems else None
     if action == "save" and not problems:
         try:
-            row = authoring.save(get_session(), g.user, text, practice.utc(),
+            row = authoring.save(get_session(), g.user, text, utcnow(),
                                  expected_id=editing.id if editing else None)
         except authoring.AuthoringError as exc:
             problems = exc.problems
@@ -111,7 +111,7 @@ def history(question_id: str) -> Any:
 @bp.post("/questions/<question_id>/retire")
 def retire(question_id: str) -> Any:
     try:
-        authoring.retire(get_session(), question_id, practice.utc())
+        authoring.retire(get_session(), question_id, utcnow())
     except authoring.AuthoringError as exc:
         abort(exc.status, str(exc))
     flash(f"'{question_id}' is retired: hidden from new practice, history kept.")
@@ -135,7 +135,8 @@ def import_upload() -> Any:
     data = upload.read()
     name = Path(upload.filename).name
     author_id = g.user.id
-    engine = current_app.extensions["engine"]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  (the worker has no app context)
+    engine = app.extensions["engine"]
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
 
     def work() -> None:
@@ -154,26 +155,22 @@ def import_upload() -> Any:
         except authoring.AuthoringError as exc:
             events.put(("problems", exc.problems))
         except Exception:  # noqa: BLE001 - reported to the instructor, logged for us
-            current_app.logger.exception("import failed")
+            app.logger.exception("import failed")
             events.put(("problems", [authoring.Problem(name, "", "the import failed unexpectedly; nothing was imported")]))
 
     worker = threading.Thread(target=work, name="import", daemon=True)
-    template_head = render_template("instructor/import_head.html")
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def run() -> Iterator[str]:
-        yield template_head
+        yield render_template("instructor/import_head.html")
         worker.start()
         while True:
             kind, payload = events.get()
             if kind == "step":
                 yield f"<script>step({payload[0]}, {payload[1]});</script>\n"
                 continue
-            with app.app_context():
-                if kind == "done":
-                    yield render_template("instructor/import_result.html", problems=[], report=payload)
-                else:
-                    yield render_template("instructor/import_result.html", problems=payload, report=None)
+            done = kind == "done"
+            yield render_template("instructor/import_result.html", problems=[] if done else payload,
+                                  report=payload if done else None)
             return
 
     return Response(stream_with_context(run()), mimetype="text/html")
@@ -206,7 +203,7 @@ def create_cohort() -> Any:
 def _mastery_by_area(user: Any) -> dict[str, float]:
     from interview import mastery as mastery_mod
 
-    report = mastery_mod.mastery_report(get_session(), user, practice.utc())
+    report = mastery_mod.mastery_report(get_session(), user, utcnow())
     return {a.area: a.today for a in report.areas}
 
 
@@ -217,7 +214,7 @@ def cohort(cohort_id: int) -> Any:
         c = cohorts.owned(db, g.user, cohort_id)
     except cohorts.CohortError as exc:
         abort(exc.status, str(exc))
-    rows = cohorts.overview(db, c, practice.utc(), mastery_of=_mastery_by_area)
+    rows = cohorts.overview(db, c, utcnow(), mastery_of=_mastery_by_area)
     mock.ensure_formats(db)
     return render_template("instructor/cohort.html", cohort=c, rows=rows, areas=AREAS,
                            formats=mock.list_formats(db))
