@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -175,6 +175,3 @@ def _replay(session: Session, attempt: Attempt) -> Outcome:
         scheduler.rating_from(grade, attempt.seconds_taken, spec.time_limit, attempt.hint_used)
     return Outcome(attempt, spec, variant, grade, rating, int(suggested), duplicate=True)
 
-
-def utc(dt: datetime | None = None) -> datetime:
-    return (dt or datetime.now(timezone.utc)).astimezone(timezone.utc)

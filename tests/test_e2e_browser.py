@@ -22,8 +22,7 @@ from sqlmodel import Session, select
 from werkzeug.serving import make_server
 
 from interview import accounts, bank
-from interview.models import MockInterview, Question
-from interview.practice import utc
+from interview.models import MockInterview, Question, utcnow
 from interview.sync import sync_bank
 from interview.web import create_app
 
@@ -128,7 +127,7 @@ def test_learner_journey(page, live_server: tuple[str, sa.Engine]) -> None:  # t
     with Session(engine) as s:  # shorten the server's deadline: the server is the authority
         m = s.exec(select(MockInterview).order_by(MockInterview.id.desc())).first()
         assert m is not None
-        m.deadline = utc() + timedelta(seconds=6)
+        m.deadline = utcnow() + timedelta(seconds=6)
         s.add(m)
         s.commit()
     page.goto(mock_url)  # a reload resumes with the right (server) time left

@@ -13,8 +13,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, func, select
 
 from interview import accounts, bank
-from interview.models import Attempt, MockInterview, Question, Review, User
-from interview.practice import utc
+from interview.models import Attempt, MockInterview, Question, Review, User, utcnow
 from interview.sync import sync_bank
 from interview.web import create_app
 
@@ -229,7 +228,7 @@ def test_mock_deadline_is_the_authority(app: Flask, engine: sa.Engine) -> None:
     # past the deadline plus grace: saving is refused, the report grades what stood
     with Session(engine) as s:
         m = s.get(MockInterview, mock_id)
-        m.deadline = utc() - timedelta(minutes=1)  # type: ignore[union-attr]
+        m.deadline = utcnow() - timedelta(minutes=1)  # type: ignore[union-attr]
         s.add(m)
         s.commit()
     late = c.post(f"/mock/{mock_id}/save", data={"csrf_token": csrf_of(page.data), "position": "0", "kind": kind,

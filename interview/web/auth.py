@@ -11,7 +11,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
 
 from graders.topics import AREAS, TOPICS
 from interview import accounts
-from interview.models import User
+from interview.models import User, utcnow
 from interview.web import get_session, limiter
 
 bp = Blueprint("auth", __name__)
@@ -171,10 +171,10 @@ def delete() -> Any:
 @bp.post("/cohorts/join")
 @login_required
 def join_cohort() -> Any:
-    from interview import cohorts, practice
+    from interview import cohorts
 
     try:
-        cohort = cohorts.join(get_session(), g.user, request.form.get("code", ""), practice.utc())
+        cohort = cohorts.join(get_session(), g.user, request.form.get("code", ""), utcnow())
     except cohorts.CohortError as exc:
         abort(exc.status, str(exc))
     flash(f"You joined '{cohort.name}'.")

@@ -5,7 +5,8 @@ from typing import Any
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from interview import mock, practice
+from interview import mock
+from interview.models import utcnow
 from interview.web import get_session
 from interview.web.auth import login_required
 
@@ -28,7 +29,7 @@ def index() -> Any:
 def start() -> Any:
     try:
         assignment = request.form.get("assignment", "")
-        m = mock.start(get_session(), g.user, request.form.get("format", ""), practice.utc(),
+        m = mock.start(get_session(), g.user, request.form.get("format", ""), utcnow(),
                        assignment_id=int(assignment) if assignment.isdigit() else None)
     except mock.MockError as exc:
         abort(exc.status, str(exc))
@@ -39,7 +40,7 @@ def start() -> Any:
 @login_required
 def sit(mock_id: int) -> Any:
     try:
-        m, views, seconds_left = mock.view(get_session(), g.user, mock_id, practice.utc())
+        m, views, seconds_left = mock.view(get_session(), g.user, mock_id, utcnow())
     except mock.MockError as exc:
         abort(exc.status, str(exc))
     if m.status != "running":
@@ -57,7 +58,7 @@ def sit(mock_id: int) -> Any:
 @bp.post("/<int:mock_id>/save")
 @login_required
 def save(mock_id: int) -> Any:
-    db, now = get_session(), practice.utc()
+    db, now = get_session(), utcnow()
     try:
         position = int(request.form.get("position", ""))
         seconds = float(request.form.get("seconds_spent", "0") or 0)
@@ -83,7 +84,7 @@ def save(mock_id: int) -> Any:
 @login_required
 def report(mock_id: int) -> Any:
     try:
-        rep = mock.report(get_session(), g.user, mock_id, practice.utc())
+        rep = mock.report(get_session(), g.user, mock_id, utcnow())
     except mock.MockError as exc:
         if exc.status == 409:
             return redirect(url_for("mock.sit", mock_id=mock_id))

@@ -6,6 +6,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
 from interview import catalog, planner, practice
+from interview.models import utcnow
 from interview.web import get_session
 from interview.web.auth import login_required
 
@@ -19,7 +20,7 @@ def _secret() -> str:
 @bp.get("/")
 @login_required
 def today() -> Any:
-    db, now = get_session(), practice.utc()
+    db, now = get_session(), utcnow()
     summary = planner.daily_queue(db, g.user, now)
     shown = practice.present(db, g.user, _secret(), now, queue=summary)
     return render_template("practice/question.html", shown=shown, summary=summary)
@@ -29,7 +30,7 @@ def today() -> Any:
 @login_required
 def one(question_id: str) -> Any:
     """Practise a chosen question (from the bank browser); it counts like a review."""
-    db, now = get_session(), practice.utc()
+    db, now = get_session(), utcnow()
     try:
         shown = practice.present(db, g.user, _secret(), now, question_id=question_id)
     except catalog.NotFound:
@@ -40,7 +41,7 @@ def one(question_id: str) -> Any:
 @bp.post("/answer")
 @login_required
 def answer() -> Any:
-    db, now = get_session(), practice.utc()
+    db, now = get_session(), utcnow()
     kind = request.form.get("kind", "")
     text = ", ".join(request.form.getlist("answer")) if kind == "multi" else request.form.get("answer", "")
     try:
@@ -58,7 +59,7 @@ def answer() -> Any:
 def rate(attempt_id: int) -> Any:
     try:
         rating = int(request.form.get("rating", ""))
-        practice.rate(get_session(), g.user, attempt_id, rating, practice.utc())
+        practice.rate(get_session(), g.user, attempt_id, rating, utcnow())
     except ValueError:
         abort(400, "A rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).")
     except practice.PracticeError as exc:

@@ -5,7 +5,8 @@ from typing import Any
 
 from flask import Blueprint, g, render_template
 
-from interview import mastery, practice, stats
+from interview import mastery, stats
+from interview.models import utcnow
 from interview.web import get_session
 from interview.web.auth import login_required
 
@@ -15,7 +16,7 @@ bp = Blueprint("progress", __name__, url_prefix="/progress")
 @bp.get("/")
 @login_required
 def dashboard() -> Any:
-    db, now = get_session(), practice.utc()
+    db, now = get_session(), utcnow()
     return render_template(
         "progress/dashboard.html",
         mastery=mastery.mastery_report(db, g.user, now),
