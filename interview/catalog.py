@@ -12,7 +12,6 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-
 from sqlmodel import Session, select
 
 import graders

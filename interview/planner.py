@@ -588,12 +588,12 @@ def _activity_statement() -> Any:
 _ACTIVITY = _activity_statement()
 
 
-def _plan_fingerprint(session: Session, user: User, now: datetime) -> tuple:
-    """Everything a day's plan depends on, in two cheap queries: the date, the learner's
-    settings and parameters, the active questions, and their reviews and attempts (both are
-    append-only, so a count and the last id say whether anything happened)."""
+def _plan_fingerprint(session: Session, user: User) -> tuple:
+    """Everything a day's plan depends on besides the clock (the plan itself ends with its day):
+    the learner's settings and parameters, the active questions, and their reviews and attempts
+    (both append-only, so a count and the last id say whether anything happened)."""
     row = session.execute(_ACTIVITY, {"uid": user.id}).one()
-    return (now.date(), user.minutes_per_day, user.new_per_day, user.interview_date, tuple(user.areas or ()),
+    return (user.minutes_per_day, user.new_per_day, user.interview_date, tuple(user.areas or ()),
             tuple(user.topics or ()), tuple(scheduler.parameters_of(user)), catalog.index_fingerprint(session),
             tuple(row))
 
@@ -606,7 +606,7 @@ def daily_queue(session: Session, user: User, now: datetime) -> Queue:
     answer, review or settings change, a question edit, a new day), a card of theirs falls due,
     or ten minutes pass. The queue is then the same one a fresh plan would give."""
     now = utc(now)
-    fingerprint = _plan_fingerprint(session, user, now)
+    fingerprint = _plan_fingerprint(session, user)
     key = (catalog.database_key(session), user.id)
     day = _PLANS.get(key, fingerprint, lambda d: d.made_at <= now < d.valid_until)
     if day is None:
@@ -646,8 +646,8 @@ def _plan_today(session: Session, user: User, now: datetime) -> _DayPlan:
                     new_quota=max(0, (user.new_per_day or 0) - introduced),
                     interview_date=user.interview_date, model=model)
     # The plan stands until the next card falls due (it would join today's reviews) or it ages.
-    upcoming = [m.due for m in memories.values() if m.due is not None and utc(m.due) > now]
-    valid_until = min([now + PLAN_MAX_AGE, end] + [utc(d) for d in upcoming])
+    upcoming = [due for due in (utc(m.due) for m in memories.values() if m.due is not None) if due > now]
+    valid_until = min([now + PLAN_MAX_AGE, end, *upcoming])
     return _DayPlan(plan, introduced, spent, budget, now, valid_until)
 
 
