@@ -254,11 +254,12 @@ def report(session: Session, user: User, mock_id: int, now: datetime) -> Report:
         if now <= mock.deadline + GRACE:
             raise MockError("The report is ready once the mock is submitted.", 409)
         mock = finish(session, user, mock_id, now)
+    items = items_of(session, mock)
     attempts = {a.mock_item_id: a for a in session.exec(
         select(Attempt).where(Attempt.user_id == user.id, Attempt.mock_item_id.in_(  # type: ignore[union-attr]
-            [i.id for i in items_of(session, mock)]))).all()}
+            [i.id for i in items]))).all()}
     rows, by_section = [], {}
-    for item in items_of(session, mock):
+    for item in items:
         row, spec = catalog.get(session, item.question_id, include_retired=True)
         variant = graders.instantiate(spec, item.seed)
         att = attempts.get(item.id)
