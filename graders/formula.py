@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Any, Callable, Mapping
 
@@ -219,9 +220,16 @@ def parse_tree(tree: ast.Expression, text: str) -> Formula:
 
 
 def parse(text: str) -> Formula:
-    """Parse Python-syntax formula text; raises FormulaError with a column on a syntax error."""
-    if not isinstance(text, str):
-        text = str(text)
+    """Parse Python-syntax formula text; raises FormulaError with a column on a syntax error.
+
+    A question's formulas (parameters, constraints, answers) are parsed on every variant drawn,
+    and checking the tree was 40% of drawing one, so parsed formulas are kept (they are
+    immutable); a failure is not kept and is raised afresh."""
+    return _parse(text if isinstance(text, str) else str(text))
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Formula:
     if len(text) > MAX_CHARS:
         raise FormulaError(f"formula is too long ({len(text)} characters, at most {MAX_CHARS})")
     if _nesting(text) > MAX_DEPTH:

@@ -111,16 +111,40 @@ def _latex(value: Any) -> str:
     return r"\begin{pmatrix}" + body + r"\end{pmatrix}"
 
 
+# Where a filled-in value sits in `Filled.template`: SLOT_OPEN, its index, SLOT_CLOSE (private-use
+# characters, which neither Markdown nor the sanitiser touch).
+SLOT_OPEN, SLOT_CLOSE = "\ue002", "\ue003"
+SLOT = re.compile("\ue002(\\d+)\ue003")
+
+
+class Filled(str):
+    """Text with its parameters filled in that remembers its template and values.
+
+    Every practice page shows a fresh variant, so its text differs from the last one; the
+    Markdown renderer (`interview.render`) renders the template once and escapes each
+    variant's values into the cached HTML instead of rendering every variant anew."""
+
+    template: str
+    values: tuple[str, ...]
+
+
 def render(text: str, params: dict[str, Any], where: str = "prompt") -> str:
     """Fill `{name}` placeholders; an unknown name is a question error that names it."""
+    values: list[str] = []
 
     def fill(match: re.Match[str]) -> str:
         name, spec = match.group(1), match.group(2)
         if name not in params:
             raise QuestionError(f"{where}: '{{{name}}}' is not a parameter of this question")
-        return format_value(params[name], spec)
+        values.append(format_value(params[name], spec))
+        return f"{SLOT_OPEN}{len(values) - 1}{SLOT_CLOSE}"
 
-    return ESCAPED.sub(r"{\1}", PLACEHOLDER.sub(fill, text))
+    template = ESCAPED.sub(r"{\1}", PLACEHOLDER.sub(fill, text))
+    if not values:
+        return template
+    out = Filled(SLOT.sub(lambda m: values[int(m.group(1))], template))
+    out.template, out.values = template, tuple(values)
+    return out
 
 
 def placeholders(text: str) -> set[str]:

@@ -576,13 +576,15 @@ PLAN_MAX_AGE = timedelta(minutes=10)
 
 
 def _activity_statement() -> Any:
-    """Count and last id of a learner's reviews and attempts, as four subqueries of one SELECT,
-    built once: building the statement cost more than running it."""
-    def figures(model: Any) -> list[Any]:
-        mine = model.user_id == sa.bindparam("uid")
-        return [sa.select(agg(model.id)).where(mine).scalar_subquery() for agg in (sa.func.count, sa.func.max)]
+    """The last id of a learner's reviews and of their attempts, as two subqueries of one
+    SELECT, built once: building the statement cost more than running it. A maximum over the
+    user's index is a single index seek; a count (which this once also read) walks all of a
+    learner's rows, and told nothing more, since neither table has a row deleted but with the
+    account."""
+    def last(model: Any) -> Any:
+        return sa.select(sa.func.max(model.id)).where(model.user_id == sa.bindparam("uid")).scalar_subquery()
 
-    return sa.select(*figures(Review), *figures(Attempt))
+    return sa.select(last(Review), last(Attempt))
 
 
 _ACTIVITY = _activity_statement()
@@ -591,7 +593,7 @@ _ACTIVITY = _activity_statement()
 def _plan_fingerprint(session: Session, user: User) -> tuple:
     """Everything a day's plan depends on besides the clock (the plan itself ends with its day):
     the learner's settings and parameters, the active questions, and their reviews and attempts
-    (both append-only, so a count and the last id say whether anything happened)."""
+    (both append-only, so the last id says whether anything happened)."""
     row = session.execute(_ACTIVITY, {"uid": user.id}).one()
     return (user.minutes_per_day, user.new_per_day, user.interview_date, tuple(user.areas or ()),
             tuple(user.topics or ()), tuple(scheduler.parameters_of(user)), catalog.index_fingerprint(session),

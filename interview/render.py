@@ -15,6 +15,8 @@ import markdown
 import nh3
 from markupsafe import Markup
 
+from graders.variants import SLOT
+
 _MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)(.+?)(?<![\s\\])\$", re.DOTALL)
 _TAGS = {
     "p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote", "h3", "h4", "h5",
@@ -24,8 +26,24 @@ _ATTRIBUTES = {"span": {"class"}, "div": {"class"}, "code": {"class"}, "a": {"hr
                "th": {"align"}, "td": {"align"}}
 
 
-@lru_cache(maxsize=4096)
 def markdown_html(text: str) -> Markup:
+    """Sanitised HTML for a question text. A variant's text (`variants.Filled`) is rendered
+    from its template's cached HTML, its values escaped into the slots, when every slot landed
+    in text (a slot inside a tag, such as a link's address, gets the whole text rendered)."""
+    template = getattr(text, "template", None)
+    if template is not None:
+        cached = _markdown_html(template)
+        if not _SLOT_IN_TAG.search(cached):
+            values = text.values  # type: ignore[attr-defined]
+            return Markup(SLOT.sub(lambda m: html.escape(values[int(m.group(1))]), cached))
+    return _markdown_html(str(text))
+
+
+_SLOT_IN_TAG = re.compile("<[^>]*\ue002")
+
+
+@lru_cache(maxsize=4096)
+def _markdown_html(text: str) -> Markup:
     spans: list[str] = []
 
     def lift(match: re.Match[str]) -> str:

@@ -68,3 +68,22 @@ def test_markdown_is_sanitised() -> None:
     assert "<script>" not in html and "javascript:" not in html
     assert "<strong>bold</strong>" in html
     assert '<span class="math inline">a_1 * b_2</span>' in html
+
+
+def test_variant_text_renders_from_its_cached_template_as_a_fresh_render_would() -> None:
+    """A variant's HTML comes from its template's cached HTML with the values escaped in;
+    it must equal rendering the filled text, and a value can never smuggle markup in."""
+    from graders import variants
+    from interview.render import _markdown_html, markdown_html
+
+    template = "Given $x = {x}$ and **n = {n}**, in `{n}` steps ({label})."
+    for params in ({"x": 0.25, "n": 3, "label": "a < b & c"}, {"x": -1.5, "n": 12, "label": "1 * 2 = 2"}):
+        text = variants.render(template, params)
+        assert isinstance(text, variants.Filled)
+        assert str(markdown_html(text)) == str(_markdown_html.__wrapped__(str(text)))
+    hostile = markdown_html(variants.render(template, {"x": 1, "n": 2, "label": "<script>alert(1)</script>"}))
+    assert "<script>" not in str(hostile) and "&lt;script&gt;" in str(hostile)
+
+    # a slot inside a tag (here a link's address) is rendered whole, so the sanitiser sees the value
+    link = variants.render("[see]({url})", {"url": "javascript:alert(1)"})
+    assert "javascript:" not in str(markdown_html(link))
