@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import IntEnum
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, NamedTuple, Optional, Protocol, Sequence
 
 import fsrs
 from sqlmodel import Session, select
@@ -156,9 +156,11 @@ def make_scheduler(user: User | None = None, parameters: Sequence[float] | None 
                           learning_steps=(), relearning_steps=(), enable_fuzzing=False)
 
 
-@dataclass(frozen=True)
-class MemoryState:
-    """A card's memory as FSRS sees it; a plain value the planner and simulation share."""
+class MemoryState(NamedTuple):
+    """A card's memory as FSRS sees it; a plain value the planner and simulation share.
+
+    A named tuple, not a frozen dataclass: a day's plan builds one per card, and a frozen
+    dataclass is four times slower to build."""
 
     state: int = int(fsrs.State.Learning)
     step: Optional[int] = 0
