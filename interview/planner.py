@@ -80,7 +80,7 @@ import math
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Optional, Protocol, Sequence
+from typing import Any, Iterable, NamedTuple, Optional, Protocol, Sequence
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -102,9 +102,10 @@ CALIBRATION_REVIEWS = 400
 # ---------------------------------------------------------------------------- the pure core
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One question as the planner sees it. `memory` None = never seen (a new question)."""
+class Candidate(NamedTuple):
+    """One question as the planner sees it. `memory` None = never seen (a new question).
+
+    (A named tuple: a day's plan builds one per question in the bank.)"""
 
     question_id: str
     area: str
