@@ -1,18 +1,22 @@
 """Web speed: the practice page and a numeric submit under gunicorn, against a trivial endpoint.
 
 Seeds learners with cards and reviews into a fresh SQLite database (the default backend),
-starts the app under gunicorn on 127.0.0.1, and drives it with concurrent keep-alive clients
-for a bounded time per endpoint. The trivial endpoint (`/healthz`) measured in the same run
-is the baseline: the aims are the practice page at no less than a third of its throughput
-and a p99 under 50 ms at 32 concurrent clients.
+starts the app under gunicorn on 127.0.0.1, and drives it with wrk (`web_load.lua`): one
+client per signed-in learner, each on its own keep-alive connection, for a bounded time per
+endpoint. The trivial endpoint (`/healthz`) measured in the same run is the baseline: the aims
+are the practice page at no less than a third of its throughput and a p99 under 50 ms at 32
+concurrent clients. Needs wrk (Debian: `apt-get install wrk`).
 
 Endpoints: `trivial` (/healthz), `practice` (the practice page reloaded: the learner's day plan
 is reused while nothing changed), `submit` (POST a numeric answer: grade, attempt, review) and
 `next` (the practice page right after an answer, when the day is planned afresh: the cost a
-learner meets on every question). Throughput counts the timed requests only.
+learner meets on every question). Answers are posted from forms minted with the server's key,
+so `submit` times the POST alone. Throughput counts the timed requests only; the server's CPU
+time per timed request (its workers' /proc times) is printed too: unlike req/s, it hardly
+moves when something else runs on the machine.
 
     python bench/web.py            # 1,000 learners x 200 cards x 2,000 reviews, 20 s per endpoint
-    python bench/web.py --quick    # 100 learners, about 10 s of load in all
+    python bench/web.py --quick    # 100 learners, 2.5 s per endpoint (10 s of load in all)
     python bench/web.py --json     # the same figures as one JSON object
 """
 from __future__ import annotations
@@ -33,6 +37,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -77,18 +82,47 @@ def seed(url: str, learners: int, cards_per: int, reviews_per: int, log: Any) ->
     log(f"seeded {learners} learners, {learners * cards_per:,} cards, {learners * reviews_per:,} reviews "
         f"in {time.perf_counter() - started:.1f} s")
     with Session(engine) as s:
-        numeric = s.exec(select(Question.id).where(Question.kind == "numeric", Question.status == "active")).first()
+        numeric = tuple(s.exec(select(Question.id, Question.version)
+                               .where(Question.kind == "numeric", Question.status == "active")).first())
     engine.dispose()
     return {"user_ids": user_ids, "numeric_question": numeric}
 
 
-def session_cookie(user_id: int) -> str:
-    from flask.sessions import SecureCookieSessionInterface
+def browsers(user_ids: list[int], folder: Path) -> list[dict[str, Any]]:
+    """One signed-in browser per learner: a session cookie holding Flask-WTF's CSRF secret (as
+    after a first page) and a signed CSRF token for its forms."""
+    from flask import session
+    from flask_wtf.csrf import generate_csrf
 
     from interview.web import create_app
 
     app = create_app({"SECRET_KEY": SECRET, "ENGINE": sa.create_engine("sqlite://")})
-    return SecureCookieSessionInterface().get_signing_serializer(app).dumps({"user_id": user_id})  # type: ignore[union-attr]
+    signer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    out = []
+    for uid in user_ids:
+        with app.test_request_context():
+            session["user_id"] = uid
+            csrf = generate_csrf()  # puts the raw secret into the session, returns a signed token
+            out.append({"user_id": uid, "cookie": signer.dumps(dict(session)), "csrf": csrf,
+                        "forms": str(folder / f"forms-{uid}.txt")})
+    return out
+
+
+def mint_forms(clients: list[dict[str, Any]], question: tuple[str, int], count: int) -> None:
+    """`count` answer forms per browser for the numeric question, each with its own practice
+    token (signed with the server's key, shown just now), so that `submit` and `next` post an
+    answer without first fetching its form (each scenario times one endpoint) and no form is
+    posted twice (a second post of a form is a cheap replay)."""
+    from types import SimpleNamespace
+
+    from interview.practice import issue_token
+
+    row, now = SimpleNamespace(id=question[0], version=question[1]), datetime.now(timezone.utc)
+    for b in clients:
+        user = SimpleNamespace(id=b["user_id"])
+        Path(b["forms"]).write_text("".join(
+            urlencode({"csrf_token": b["csrf"], "token": issue_token(SECRET, user, row, seed, now), "kind": "numeric",
+                       "answer": "0.5", "hint_used": "0"}) + "\n" for seed in range(count)))
 
 
 def free_port() -> int:
@@ -111,29 +145,27 @@ def worker_cpu_seconds(master: int) -> float:
     return total
 
 
-def load(port: int, cookies: list[str], scenario: str, seconds: float, concurrency: int,
-         numeric_qid: str | None, master: int) -> dict[str, Any]:
-    """Drive one scenario with wrk (see web_load.lua): `concurrency` clients, one connection
-    and one learner's cookie each, for `seconds`. wrk is C: the load costs the two cores
-    little, so the figures are the server's (the Python client this replaced used a third of a
-    core at 1,500 req/s). Server CPU per timed request comes from the workers' /proc times."""
-    env = {**os.environ, "BENCH_COOKIES": " ".join(cookies), "BENCH_SCENARIO": scenario,
-           "BENCH_QUESTION": numeric_qid or ""}
+def load(port: int, browsers: list[dict[str, str]], scenario: str, seconds: float, master: int) -> dict[str, Any]:
+    """Drive one scenario with wrk (see web_load.lua): one client per browser, each with its
+    own connection, for `seconds`. wrk is C: the load costs the two cores little, so the
+    figures are the server's (the Python client this replaced used a third of a core at
+    1,500 req/s). Server CPU per timed request comes from the workers' /proc times."""
+    listing = Path(browsers[0]["forms"]).parent / "browsers.txt"
+    listing.write_text("".join(f"{b['cookie']} {b['forms']}\n" for b in browsers))
+    env = {**os.environ, "BENCH_BROWSERS": str(listing), "BENCH_SCENARIO": scenario}
     cpu_before, client_before = worker_cpu_seconds(master), _children_cpu()
-    run = subprocess.run(["wrk", "-t", str(concurrency), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s",
+    run = subprocess.run(["wrk", "-t", str(len(browsers)), "-c", str(len(browsers)), "-d", f"{max(1, round(seconds))}s",
                           "--timeout", "10s", "-s", str(REPO / "bench" / "web_load.lua"), f"http://127.0.0.1:{port}"],
                          env=env, capture_output=True, text=True)
     if run.returncode != 0 or "BENCH " not in run.stdout:
         raise RuntimeError(f"wrk failed ({run.returncode}): {run.stderr.strip() or run.stdout.strip()}")
-    out = run.stdout
     server_cpu, client_cpu = worker_cpu_seconds(master) - cpu_before, _children_cpu() - client_before
-    line = next(line for line in out.splitlines() if line.startswith("BENCH "))
-    data = json.loads(line[len("BENCH "):])
+    data = json.loads(next(line for line in run.stdout.splitlines() if line.startswith("BENCH "))[len("BENCH "):])
     latencies = sorted(data["latencies"])
     n = len(latencies)
     q = statistics.quantiles(latencies, n=100) if n > 2 else [float("nan")] * 99
-    return {"requests": n, "errors": data["errors"] + data["socket_errors"], "rps": n / data["duration_s"],
-            "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
+    return {"requests": n, "errors": data["errors"] + data["socket_errors"], "forms_reused": data["forms_reused"],
+            "rps": n / data["duration_s"], "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
             "server_cpu_ms_per_request": server_cpu / n * 1000 if n else float("nan"),
             "client_cpu_share": client_cpu / data["duration_s"]}
 
@@ -158,7 +190,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench/web.py drives the server with wrk: install it first (Debian: apt-get install wrk).")
     learners = args.learners or (100 if args.quick else 1000)
-    seconds = args.seconds or (10 / 3 if args.quick else 20.0)
+    seconds = args.seconds or (2.5 if args.quick else 20.0)
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr if args.json else sys.stdout, flush=True)
@@ -181,13 +213,13 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         rng = random.Random(2)
-        cookies = [session_cookie(uid) for uid in rng.sample(seeded["user_ids"], min(64, len(seeded["user_ids"])))]
+        clients = browsers(rng.sample(seeded["user_ids"], min(args.concurrency, len(seeded["user_ids"]))), tmp)
         results = {}
         for scenario in args.scenarios.split(","):
-            load(port, cookies, scenario, min(1.0, seconds / 4), args.concurrency, seeded["numeric_question"],
-                 server.pid)  # warm-up
-            results[scenario] = load(port, cookies, scenario, seconds, args.concurrency, seeded["numeric_question"],
-                                     server.pid)
+            for timed in (min(1.0, seconds / 4), seconds):  # a warm-up, then the measured run
+                if scenario in ("submit", "next"):  # forms for up to 1,500 answers a second
+                    mint_forms(clients, seeded["numeric_question"], int(1500 * max(1.0, round(timed)) / len(clients)) + 20)
+                results[scenario] = load(port, clients, scenario, timed, server.pid)
             log(f"  {scenario:<9} {results[scenario]['rps']:8.1f} req/s  p50 {results[scenario]['p50_ms']:6.1f} ms  "
                 f"p99 {results[scenario]['p99_ms']:6.1f} ms  server CPU {results[scenario]['server_cpu_ms_per_request']:5.2f} ms/req  "
                 f"errors {results[scenario]['errors']}")

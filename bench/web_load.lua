@@ -1,7 +1,10 @@
--- wrk script for bench/web.py: one wrk thread per client, one keep-alive connection each,
--- its own session cookie, and its own clock (LuaJIT FFI) so that only the request a
--- scenario times is counted: the practice page, or the POST of an answer after fetching
--- its form, or the page right after that answer.
+-- wrk script for bench/web.py: one wrk thread per browser (one keep-alive connection, its own
+-- session cookie and its own answer forms) and its own clock (LuaJIT FFI), so that only the
+-- request a scenario times is counted:
+--   trivial   GET /healthz
+--   practice  GET /practice/ (the page reloaded)
+--   submit    POST /practice/answer (a numeric answer, from a form minted by bench/web.py)
+--   next      POST an answer (not timed), then GET /practice/ (timed: the page after an answer)
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
@@ -14,80 +17,67 @@ local function now()
 end
 
 local threads = {}
-local counter = 0
-local cookies = {}
-for c in string.gmatch(os.getenv("BENCH_COOKIES") or "", "[^ ]+") do cookies[#cookies + 1] = c end
-
-function setup(thread)
-  counter = counter + 1
-  thread:set("cookie", "session=" .. cookies[(counter - 1) % #cookies + 1])
-  table.insert(threads, thread)
+local browsers = {}
+for line in io.lines(os.getenv("BENCH_BROWSERS")) do
+  local cookie, forms = string.match(line, "^(%S+) (%S+)$")
+  browsers[#browsers + 1] = { cookie = cookie, forms = forms }
 end
 
-local function urlencode(s)
-  return (string.gsub(s, "[^%w%-%._~]", function(ch) return string.format("%%%02X", string.byte(ch)) end))
+function setup(thread)
+  local b = browsers[#threads % #browsers + 1]
+  thread:set("cookie", "session=" .. b.cookie)
+  thread:set("forms_path", b.forms)
+  table.insert(threads, thread)
 end
 
 function init(args)
   scenario = os.getenv("BENCH_SCENARIO")
-  question = os.getenv("BENCH_QUESTION")
-  latencies, errors, step, started, body = {}, 0, "form", 0, nil
+  latencies, errors, reused, started, step = {}, 0, 0, 0, "answer"
+  forms, next_form = {}, 1
+  if scenario == "submit" or scenario == "next" then
+    for line in io.lines(forms_path) do forms[#forms + 1] = line end
+  end
 end
 
-local function get(path)
-  return wrk.format("GET", path, { ["Cookie"] = cookie })
+local function answer()
+  if next_form > #forms then next_form, reused = 1, reused + 1 end
+  local body = forms[next_form]
+  next_form = next_form + 1
+  return wrk.format("POST", "/practice/answer",
+                    { ["Cookie"] = cookie, ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
 end
 
 function request()
-  if scenario == "trivial" or scenario == "practice" then
+  if scenario == "submit" then
     started = now()
-    return get(scenario == "trivial" and "/healthz" or "/practice/")
-  end
-  if step == "form" then
-    return get("/practice/q/" .. question)
-  elseif step == "answer" then
-    if scenario == "submit" then started = now() end
-    return wrk.format("POST", "/practice/answer",
-                      { ["Cookie"] = cookie, ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
+    return answer()
+  elseif scenario == "next" and step == "answer" then
+    return answer()
   end
   started = now()
-  return get("/practice/")
+  return wrk.format("GET", scenario == "trivial" and "/healthz" or "/practice/", { ["Cookie"] = cookie })
 end
 
-function response(status, headers, text)
+function response(status, headers, body)
   local took = now() - started
-  local set = headers["Set-Cookie"]
-  if set then cookie = string.match(set, "^(session=[^;]*)") or cookie end
-  if status ~= 200 then
-    errors = errors + 1
-    step = "form"
+  if status ~= 200 then errors = errors + 1 end
+  if scenario == "next" and step == "answer" then
+    step = "page"
     return
   end
-  if scenario == "trivial" or scenario == "practice" then
-    latencies[#latencies + 1] = took
-  elseif step == "form" then
-    local token = string.match(text, 'name="token" value="([^"]+)"')
-    local csrf = string.match(text, 'name="csrf_token" value="([^"]+)"')
-    if not token or not csrf then errors = errors + 1; return end
-    body = "csrf_token=" .. urlencode(csrf) .. "&token=" .. urlencode(token)
-           .. "&kind=numeric&answer=0.5&hint_used=0"
-    step = "answer"
-  elseif step == "answer" then
-    if scenario == "submit" then latencies[#latencies + 1] = took; step = "form" else step = "next" end
-  else
-    latencies[#latencies + 1] = took
-    step = "form"
-  end
+  step = "answer"
+  if status == 200 then latencies[#latencies + 1] = took end
 end
 
 function done(summary, latency, requests)
-  local parts, errs = {}, 0
+  local parts, errs, reuses = {}, 0, 0
   for _, thread in ipairs(threads) do
     for _, value in ipairs(thread:get("latencies")) do parts[#parts + 1] = string.format("%.6f", value) end
     errs = errs + thread:get("errors")
+    reuses = reuses + thread:get("reused")
   end
-  io.write(string.format('BENCH {"duration_s": %.6f, "errors": %d, "socket_errors": %d, "latencies": [%s]}\n',
-                         summary.duration / 1e6, errs,
+  io.write(string.format('BENCH {"duration_s": %.6f, "errors": %d, "forms_reused": %d, "socket_errors": %d, '
+                         .. '"latencies": [%s]}\n', summary.duration / 1e6, errs, reuses,
                          summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
                          table.concat(parts, ",")))
 end
