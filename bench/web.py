@@ -16,7 +16,7 @@ time per timed request (its workers' /proc times) is printed too: unlike req/s, 
 moves when something else runs on the machine.
 
     python bench/web.py            # 1,000 learners x 200 cards x 2,000 reviews, 20 s per endpoint
-    python bench/web.py --quick    # 100 learners, 2.5 s per endpoint (10 s of load in all)
+    python bench/web.py --quick    # 100 learners, 2 s per endpoint after a 1-s warm-up (12 s of load)
     python bench/web.py --json     # the same figures as one JSON object
 """
 from __future__ import annotations
@@ -177,7 +177,7 @@ def _children_cpu() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="a 10-second version on 100 learners")
+    ap.add_argument("--quick", action="store_true", help="a 12-second version on 100 learners")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ap.add_argument("--learners", type=int, default=None)
     ap.add_argument("--seconds", type=float, default=None, help="load time per endpoint")
@@ -190,7 +190,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench/web.py drives the server with wrk: install it first (Debian: apt-get install wrk).")
     learners = args.learners or (100 if args.quick else 1000)
-    seconds = args.seconds or (2.5 if args.quick else 20.0)
+    seconds = args.seconds or (2.0 if args.quick else 20.0)
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr if args.json else sys.stdout, flush=True)
