@@ -285,8 +285,9 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
     true_state: dict[str, Any] = {}
     answers: dict[str, int] = {}
     samples: list[tuple[str, float, float]] = []
-    calibration: list[tuple[float, float, bool]] = []
-    first_ratings: list[int] = []  # the rating of each question's first answer
+    calibration: list[planner.Sample] = []
+    first_rating: dict[str, int] = {}  # question -> the rating of its first answer
+    first_ratings: list[tuple[int, int]] = []  # (rating, authored difficulty) of each question's first answer
     review_ratings: list[int] = []  # the ratings of later answers
     run = Run()
     minutes = 0.0
@@ -327,11 +328,15 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                 grade, seconds, hint = answer(learner, q, p, rng)
                 rating = int(scheduler.rating_from(grade, seconds, q.time_limit, hint))
                 introduced += q.id not in memory
-                (review_ratings if q.id in memory else first_ratings).append(rating)
+                if q.id in memory:
+                    review_ratings.append(rating)
+                else:
+                    first_ratings.append((rating, q.difficulty))
+                    first_rating[q.id] = rating
                 before = memory.get(q.id)
                 if before is not None and before.stability and before.last_review:
-                    calibration.append((before.stability, (at - before.last_review).total_seconds() / 86400,
-                                        rating > 1))
+                    calibration.append(planner.Sample(before.stability, (at - before.last_review).total_seconds() / 86400,
+                                                      rating > 1, q.difficulty, first_rating[q.id] if n == 1 else None))
                 true_state[q.id] = truth.update(state, q, rating, at)
                 memory[q.id] = scheduler.next_memory(memory.get(q.id) or MemoryState(), rating, at, app, interview)
                 if policy == "sm2":
