@@ -353,12 +353,16 @@ def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: floa
     log_scales = np.array(LOG_SCALES)
     inv_scales = np.exp(-log_scales)[:, None]
     best, best_lp = Forgetting(), -math.inf
+    t_ok, t_miss = t[ok], t[~ok]
+    ls_ok, ls_miss, lf_ok, lf_miss = log_s[ok], log_s[~ok], log_factor[ok], log_factor[~ok]
     for decay in sorted({default_decay, *DECAYS}):
         factor = 0.9 ** (-1 / decay) - 1
         for gamma in GAMMAS:
-            base = factor * t / np.exp(gamma * log_s + log_factor)  # F t / (factors * S ** gamma), per sample
-            r = np.clip((1 + inv_scales * base) ** -decay, 1e-9, 1 - 1e-9)  # scales x samples
-            lp = np.where(ok, np.log(r), np.log1p(-r)).sum(axis=1)
+            # log R = -decay * log(1 + F t / (scale * factors * S ** gamma)), per scale x sample
+            log_r_ok = -decay * np.log1p(inv_scales * (factor * t_ok / np.exp(gamma * ls_ok + lf_ok)))
+            log_r_miss = -decay * np.log1p(inv_scales * (factor * t_miss / np.exp(gamma * ls_miss + lf_miss)))
+            lp = (np.maximum(log_r_ok, -20.7).sum(axis=1)
+                  + np.log(np.maximum(-np.expm1(np.minimum(log_r_miss, -1e-9)), 1e-9)).sum(axis=1))
             lp -= 0.5 * ((log_scales / PRIOR_SD[0]) ** 2 + ((gamma - 1) / PRIOR_SD[1]) ** 2
                          + (math.log(decay / default_decay) / PRIOR_SD[2]) ** 2)
             i = int(np.argmax(lp))
