@@ -287,6 +287,7 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
     samples: list[tuple[str, float, float]] = []
     calibration: list[planner.Sample] = []
     first_rating: dict[str, int] = {}  # question -> the rating of its first answer
+    fitted: tuple[int, Any] = (-1, None)  # (samples it was fitted to, the fit)
     first_ratings: list[tuple[int, int]] = []  # (rating, authored difficulty) of each question's first answer
     review_ratings: list[int] = []  # the ratings of later answers
     run = Run()
@@ -304,9 +305,11 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
         for _round in range(6):
             if policy == "ours":  # the app's model of this learner from their reviews so far, as daily_queue
                 # rebuilds it every time the queue is asked for (here: every re-plan of the day)
-                model = planner.learner_model(DEFAULT_PARAMETERS, calibration[-planner.CALIBRATION_REVIEWS:],
-                                              first_ratings[-planner.CALIBRATION_REVIEWS:],
-                                              review_ratings[-planner.CALIBRATION_REVIEWS:])
+                window = calibration[-planner.CALIBRATION_REVIEWS:]
+                if fitted[0] != len(calibration):  # the fit depends on the samples only
+                    fitted = (len(calibration), planner.fit_forgetting(window, DEFAULT_PARAMETERS[20]))
+                model = planner.learner_model(DEFAULT_PARAMETERS, window, first_ratings[-planner.CALIBRATION_REVIEWS:],
+                                              review_ratings[-planner.CALIBRATION_REVIEWS:], fitted[1])
             ratios = planner.kind_ratios(samples[-500:])
             cands = [Candidate(q.id, q.area, q.topic, q.difficulty,
                                planner.estimate_seconds(q.kind, q.time_limit, ratios),

@@ -437,15 +437,19 @@ def first_rating_by_level(first_ratings: Iterable[Any], overall: Sequence[float]
 
 
 def learner_model(parameters: Sequence[float], samples: Sequence[Sequence[Any]],
-                  first_ratings: Iterable[Any] = (), review_ratings: Iterable[int] = ()) -> FSRSModel:
+                  first_ratings: Iterable[Any] = (), review_ratings: Iterable[int] = (),
+                  forgetting: Forgetting | None = None) -> FSRSModel:
     """The interview-date model of one learner from what the app observes: their FSRS
     parameters, the forgetting curve fitted to their reviews (with a stability factor per
     authored difficulty when the samples carry it), their rating frequencies (first ratings as
-    (rating, authored difficulty) pairs give a first-rating mix per difficulty level)."""
+    (rating, authored difficulty) pairs give a first-rating mix per difficulty level).
+    `forgetting`: `fit_forgetting(samples, parameters[20])` if the caller has it already."""
     first_ratings = list(first_ratings)
     first, split = rating_mix(first_ratings, review_ratings)
     by_level = first_rating_by_level(first_ratings, first)
-    return FSRSModel(parameters, fit_forgetting(samples, parameters[20]), first, split, by_level)
+    if forgetting is None:
+        forgetting = fit_forgetting(samples, parameters[20])
+    return FSRSModel(parameters, forgetting, first, split, by_level)
 
 
 def forgetting_samples(reviews: Iterable[Any], difficulty_of: Optional[dict[str, int]] = None,
