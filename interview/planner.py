@@ -310,8 +310,8 @@ def fit_forgetting(samples: Iterable[Sequence[Any]], default_decay: float = DEFA
     factor every second answer after that first rating (FSRS's optimiser likewise fits the
     initial stabilities first, from second answers), so each has dozens of outcomes behind
     it (a factor per card would have two or three). The curve and the factors are fitted in
-    turns (coordinate ascent of the joint posterior). None without any sample: the FSRS
-    model stands.
+    turns (coordinate ascent of the joint posterior; the curve's second turn searches the
+    neighbourhood of its first). None without any sample: the FSRS model stands.
     """
     data = [Sample(*d) for d in samples if d[0] and d[0] > 0 and d[1] is not None and d[1] > 0]
     if len(data) < MIN_CALIBRATION:
@@ -329,7 +329,7 @@ def fit_forgetting(samples: Iterable[Sequence[Any]], default_decay: float = DEFA
         return curve
     for round_ in range(FIT_ROUNDS):
         if round_:
-            curve = _fit_curve(log_s, t, ok, log_levels[level] + log_firsts[first], float(default_decay))
+            curve = _fit_curve(log_s, t, ok, log_levels[level] + log_firsts[first], float(default_decay), curve)
         log_levels = _fit_groups(curve, log_s, t, ok, level, log_firsts[first], LEVELS, LEVEL_PRIOR_SD)
         log_firsts = _fit_groups(curve, log_s, t, ok, first, log_levels[level], 4, FIRST_PRIOR_SD)
     return Forgetting(curve.scale, curve.decay, curve.gamma,
@@ -346,8 +346,10 @@ def _group(value: Any, n: int) -> int:
     return v if 1 <= v <= n else 0
 
 
-def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: float) -> Forgetting:
-    """The MAP (scale, decay, gamma) on the grid, each sample's stability times its factors."""
+def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: float,
+               near: Forgetting | None = None) -> Forgetting:
+    """The MAP (scale, decay, gamma) on the grid, each sample's stability times its factors;
+    with `near` (the previous round's curve), only its neighbours on the decay and gamma grid."""
     import numpy as np
 
     log_scales = np.array(LOG_SCALES)
@@ -355,9 +357,12 @@ def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: floa
     best, best_lp = Forgetting(), -math.inf
     t_ok, t_miss = t[ok], t[~ok]
     ls_ok, ls_miss, lf_ok, lf_miss = log_s[ok], log_s[~ok], log_factor[ok], log_factor[~ok]
-    for decay in sorted({default_decay, *DECAYS}):
+    decays, gammas = sorted({default_decay, *DECAYS}), list(GAMMAS)
+    if near is not None:
+        decays, gammas = _neighbours(decays, near.decay), _neighbours(gammas, near.gamma)
+    for decay in decays:
         factor = 0.9 ** (-1 / decay) - 1
-        for gamma in GAMMAS:
+        for gamma in gammas:
             # log R = -decay * log(1 + F t / (scale * factors * S ** gamma)), per scale x sample
             log_r_ok = -decay * np.log1p(inv_scales * (factor * t_ok / np.exp(gamma * ls_ok + lf_ok)))
             log_r_miss = -decay * np.log1p(inv_scales * (factor * t_miss / np.exp(gamma * ls_miss + lf_miss)))
@@ -369,6 +374,11 @@ def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: floa
             if lp[i] > best_lp:
                 best, best_lp = Forgetting(math.exp(float(log_scales[i])), float(decay), float(gamma)), float(lp[i])
     return best
+
+
+def _neighbours(grid: list[float], value: float) -> list[float]:
+    i = min(range(len(grid)), key=lambda j: abs(grid[j] - value))
+    return grid[max(0, i - 1): i + 2]
 
 
 def _fit_groups(curve: Forgetting, log_s: Any, t: Any, ok: Any, group: Any, log_other: Any, n: int,
