@@ -348,8 +348,9 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                     first_rating[q.id] = rating
                 before = memory.get(q.id)
                 if before is not None and before.stability and before.last_review:
-                    calibration.append(planner.Sample(before.stability, (at - before.last_review).total_seconds() / 86400,
-                                                      rating > 1, q.difficulty, first_rating[q.id] if n == 1 else None))
+                    days = (at - before.last_review).total_seconds() / 86400
+                    calibration.append(planner.Sample(before.stability, days, rating > 1, q.difficulty,
+                                                      first_rating[q.id] if n == 1 else None))
                 true_state[q.id] = truth.update(state, q, rating, at)
                 memory[q.id] = scheduler.next_memory(memory.get(q.id) or MemoryState(), rating, at, app, interview)
                 if policy == "sm2":
@@ -435,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
         return 0
     print(f"{out['learners_per_truth']} learners per ground truth, {BANK_SIZE} questions, {MINUTES} min/day, "
-          f"{args.new_per_day} new/day max, re-planned every {args.replan_every} answers; "
+          f"{args.new_per_day} new/day max, "
+          f"{f're-planned every {args.replan_every} answers' if args.replan_every else 'plans executed whole'}; "
           f"expected recall over the bank at 00:00 on interview day")
     print(f"{'truth':6} {'day':>3}  {'policy':7} {'recall':>7}  {'95% CI':15} {'/oracle':>7} {'seen':>6} {'minutes':>8}")
     for r in out["rows"]:
