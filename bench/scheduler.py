@@ -14,7 +14,11 @@ model:
 Every answer is simulated from the true recall probability: success or not, a score, a
 time taken and sometimes a hint; the app's `scheduler.rating_from` turns that into the
 rating the policies see, and the app's `planner.plan_day` chooses each day's questions for
-every policy (the same code as the practice page; only the memory states fed in differ):
+every policy (the same code as the practice page; only the memory states fed in differ). The
+practice page re-plans after every answer (with the learner model refitted to it); the
+simulation re-plans every REPLAN_EVERY = 5 answers, for every policy (every answer would
+take about five times as long; a plan executed whole would commit each morning's plan before
+the day's answers could refit ours, which moved ours by 0.02-0.03 on the hlr learners):
 
   sm2     Anki-style SM-2 due dates (ease 2.5, 1 / 6 / ivl x ease), plain daily queue
   fsrs    the app without an interview date: FSRS-6 defaults, 0.9 desired retention
@@ -65,6 +69,7 @@ AREAS = ["ml_core", "deep_learning", "stats", "math", "systems", "coding"]
 KINDS = {"choice": (45, 120), "numeric": (90, 240), "formula": (90, 240), "code": (240, 600)}
 POLICIES = ["sm2", "fsrs", "ours", "oracle"]
 P_PARTIAL, P_HINT = 0.10, 0.08
+REPLAN_EVERY = 5  # answers between re-plans within a day (the app re-plans after every answer)
 
 
 # ---------------------------------------------------------------------------- the bank
@@ -273,7 +278,8 @@ class Run:
     minutes_at: dict[int, float] = field(default_factory=dict)
 
 
-def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int], new_per_day: int) -> Run:
+def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int], new_per_day: int,
+             replan_every: int = REPLAN_EVERY) -> Run:
     bank = make_bank()
     by_id = {q.id: q for q in bank}
     truth = TruthFSRS(learner) if learner.truth == "fsrs" else TruthHLR(learner)
@@ -285,8 +291,10 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
     true_state: dict[str, Any] = {}
     answers: dict[str, int] = {}
     samples: list[tuple[str, float, float]] = []
-    calibration: list[tuple[float, float, bool]] = []
-    first_ratings: list[int] = []  # the rating of each question's first answer
+    calibration: list[planner.Sample] = []
+    first_rating: dict[str, int] = {}  # question -> the rating of its first answer
+    fitted: tuple[int, Any] = (-1, None)  # (samples it was fitted to, the fit)
+    first_ratings: list[tuple[int, int]] = []  # (rating, authored difficulty) of each question's first answer
     review_ratings: list[int] = []  # the ratings of later answers
     run = Run()
     minutes = 0.0
@@ -300,12 +308,14 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
             break
         clock = START + timedelta(days=day, hours=STUDY_HOUR)
         spent, introduced = 0.0, 0
-        for _round in range(6):
+        for _round in range(MINUTES * 60):  # until the budget or the plan runs out
             if policy == "ours":  # the app's model of this learner from their reviews so far, as daily_queue
-                # rebuilds it every time the queue is asked for (here: every re-plan of the day)
-                model = planner.learner_model(DEFAULT_PARAMETERS, calibration[-planner.CALIBRATION_REVIEWS:],
-                                              first_ratings[-planner.CALIBRATION_REVIEWS:],
-                                              review_ratings[-planner.CALIBRATION_REVIEWS:])
+                # rebuilds it every time the queue is asked for (here: every re-plan)
+                window = calibration[-planner.CALIBRATION_REVIEWS:]
+                if fitted[0] != len(calibration):  # the fit depends on the samples only
+                    fitted = (len(calibration), planner.fit_forgetting(window, DEFAULT_PARAMETERS[20]))
+                model = planner.learner_model(DEFAULT_PARAMETERS, window, first_ratings[-planner.CALIBRATION_REVIEWS:],
+                                              review_ratings[-planner.CALIBRATION_REVIEWS:], fitted[1])
             ratios = planner.kind_ratios(samples[-500:])
             cands = [Candidate(q.id, q.area, q.topic, q.difficulty,
                                planner.estimate_seconds(q.kind, q.time_limit, ratios),
@@ -315,7 +325,11 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                                     new_quota=new_per_day - introduced, interview_date=interview, model=model)
             if not plan.items:
                 break
-            for item in plan.items:
+            replan = False
+            for k, item in enumerate(plan.items):
+                if replan_every and k == replan_every:  # the app re-plans after every answer; here after a few
+                    replan = True
+                    break
                 if spent + item.candidate.seconds > MINUTES * 60:
                     break
                 q = by_id[item.question_id]
@@ -327,11 +341,16 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                 grade, seconds, hint = answer(learner, q, p, rng)
                 rating = int(scheduler.rating_from(grade, seconds, q.time_limit, hint))
                 introduced += q.id not in memory
-                (review_ratings if q.id in memory else first_ratings).append(rating)
+                if q.id in memory:
+                    review_ratings.append(rating)
+                else:
+                    first_ratings.append((rating, q.difficulty))
+                    first_rating[q.id] = rating
                 before = memory.get(q.id)
                 if before is not None and before.stability and before.last_review:
-                    calibration.append((before.stability, (at - before.last_review).total_seconds() / 86400,
-                                        rating > 1))
+                    days = (at - before.last_review).total_seconds() / 86400
+                    calibration.append(planner.Sample(before.stability, days, rating > 1, q.difficulty,
+                                                      first_rating[q.id] if n == 1 else None))
                 true_state[q.id] = truth.update(state, q, rating, at)
                 memory[q.id] = scheduler.next_memory(memory.get(q.id) or MemoryState(), rating, at, app, interview)
                 if policy == "sm2":
@@ -345,6 +364,8 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                 minutes += seconds / 60
             else:
                 continue
+            if replan:
+                continue
             break
     return run
 
@@ -352,9 +373,10 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
 # ---------------------------------------------------------------------------- the table
 
 
-def _job(args: tuple[int, str, str, int, list[int], int]) -> tuple[str, str, int, int, Run]:
-    seed, truth, policy, horizon, checkpoints, new_per_day = args
-    return truth, policy, horizon, seed, simulate(make_learner(seed, truth), policy, horizon, checkpoints, new_per_day)
+def _job(args: tuple[int, str, str, int, list[int], int, int]) -> tuple[str, str, int, int, Run]:
+    seed, truth, policy, horizon, checkpoints, new_per_day, replan_every = args
+    return truth, policy, horizon, seed, simulate(make_learner(seed, truth), policy, horizon, checkpoints, new_per_day,
+                                                  replan_every)
 
 
 def ci95(values: list[float]) -> tuple[float, float, float]:
@@ -363,16 +385,17 @@ def ci95(values: list[float]) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int) -> dict[str, Any]:
+def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int,
+            replan_every: int = REPLAN_EVERY) -> dict[str, Any]:
     jobs = []
     for truth in ("fsrs", "hlr"):
         for seed in range(1, learners + 1):
             # SM-2 and plain FSRS ignore the date: one run, measured at every horizon
             for policy in ("sm2", "fsrs"):
-                jobs.append((seed, truth, policy, max(horizons), sorted(horizons), new_per_day))
+                jobs.append((seed, truth, policy, max(horizons), sorted(horizons), new_per_day, replan_every))
             for policy in ("ours", "oracle"):
                 for h in horizons:
-                    jobs.append((seed, truth, policy, h, [h], new_per_day))
+                    jobs.append((seed, truth, policy, h, [h], new_per_day, replan_every))
     results: dict[tuple[str, str, int], list[Run]] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for truth, policy, horizon, _seed, run in pool.map(_job, jobs, chunksize=4):
@@ -392,7 +415,7 @@ def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int) 
                              "questions_seen": round(statistics.fmean(r.seen_at[h] for r in runs), 1),
                              "minutes_used": round(statistics.fmean(r.minutes_at[h] for r in runs), 1)})
     return {"learners_per_truth": learners, "bank": BANK_SIZE, "minutes_per_day": MINUTES,
-            "new_per_day": new_per_day, "rows": rows}
+            "new_per_day": new_per_day, "replan_every": replan_every, "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -401,16 +424,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--new-per-day", type=int, default=20, help="User.new_per_day, the same for every policy")
     ap.add_argument("--horizons", default="30,10", help="interview days after the start, comma-separated")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--replan-every", type=int, default=REPLAN_EVERY,
+                    help="answers between re-plans within a day (the app: 1)")
     ap.add_argument("--json", action="store_true", help="print the table as one JSON object")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    out = run_all(args.learners, [int(h) for h in args.horizons.split(",")], args.new_per_day, args.workers)
+    out = run_all(args.learners, [int(h) for h in args.horizons.split(",")], args.new_per_day, args.workers,
+                  args.replan_every)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     if args.json:
         print(json.dumps(out))
         return 0
     print(f"{out['learners_per_truth']} learners per ground truth, {BANK_SIZE} questions, {MINUTES} min/day, "
-          f"{args.new_per_day} new/day max; expected recall over the bank at 00:00 on interview day")
+          f"{args.new_per_day} new/day max, "
+          f"{f're-planned every {args.replan_every} answers' if args.replan_every else 'plans executed whole'}; "
+          f"expected recall over the bank at 00:00 on interview day")
     print(f"{'truth':6} {'day':>3}  {'policy':7} {'recall':>7}  {'95% CI':15} {'/oracle':>7} {'seen':>6} {'minutes':>8}")
     for r in out["rows"]:
         lo, hi = r["recall_ci95"]

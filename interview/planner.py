@@ -20,28 +20,39 @@ question within the quota, gets a priority: the expected gain in recall *on T* p
 of study, and the day is filled greedily by priority until the budget is used::
 
     seen card:  gain = sum_r p(r) * R_T(S'_r) - R_T(S_e)
-                S_e  = scale * S ** gamma      (the learner's stability for the app's FSRS S)
+                S_e  = scale * level[d] * S ** gamma   (the learner's stability for the app's FSRS S
+                                                        of a question of authored difficulty d)
                 p(Again) = 1 - R_now,  p(Hard|Good|Easy) = R_now * split,  R_now = R(S_e, now - last)
                 S'_r = FSRS-6's stability update applied to S_e with recall R_now and rating r
                        (forget stability for Again, recall stability otherwise; short-term
                        stability if reviewed less than a day ago)
-    new question: gain = sum_r p1(r) * R_T(scale * w[r-1] ** gamma)
+    new question: gain = sum_r p1_d(r) * R_T(scale * level[d] * first[r] * w[r-1] ** gamma)
     R_T(S_e) = (1 + F * t / S_e) ** -decay  with t = days from the (last) review to T,
                F = 0.9 ** (-1 / decay) - 1
     priority = gain / estimated minutes
 
-(scale, decay, gamma) is the learner's forgetting curve (`fit_forgetting`): the maximum a
-posteriori fit of R(S_e, t) to their review outcomes (the app's FSRS stability before each
-review, the days since it, recalled or not; the last 400 reviews), on a grid, with a prior
-centred on FSRS-6's own curve (log scale ~ N(0, 1), gamma ~ N(1, 0.25), log decay ~
-N(log w20, 5)) that a few dozen reviews overrule; decays up to 16 let it approach an
-exponential forgetting curve. It is fitted as soon as the learner has answered any question a
-second time, and refitted only after new reviews (`learner_model_cached`). p1 (first-sight ratings) and split
-(Hard/Good/Easy among recalled reviews) are the learner's own frequencies shrunk towards
-fsrs-rs' simulator defaults (`rating_mix`: p1 = (0.24, 0.094, 0.495, 0.171), split =
-(0.224, 0.631, 0.145), 20 pseudo-counts each). With no history the model is exactly FSRS-6
-with the learner's parameters (and stays close to it while their outcomes agree with FSRS).
-The app still stores plain FSRS states; only the planner's predictions are the learner's.
+(scale, decay, gamma, level[1..5], first[1..4]) is the learner's forgetting curve
+(`fit_forgetting`): the maximum a posteriori fit of R(S_e, t) to their review outcomes (the
+app's FSRS stability before each review, the days since it, recalled or not, the question's
+authored difficulty, and the first rating when the review is the card's second answer; the
+last 400 reviews), on a grid, with a prior centred on FSRS-6's own curve (log scale ~ N(0, 1),
+gamma ~ N(1, 0.25), log decay ~ N(log w20, 5), log level[d] ~ N(0, 0.5), log first[r] ~
+N(0, 1)) that a few dozen reviews overrule; decays up to 16 let it approach an exponential
+forgetting curve. level[d] says how much longer (or shorter) this learner holds questions
+authored at difficulty d than their average -- FSRS's state, built from ratings alone, does not
+know the question -- and first[r] how well their first answers rated r really fix a question,
+against FSRS's initial stability w[r-1] (as FSRS's own optimiser fits the initial stabilities
+from second answers); each pools dozens of reviews, where a factor per card would have two or
+three. The curve and the factors are fitted in turns (coordinate ascent, two rounds). It is
+fitted as soon as the learner has answered any question a second time, and refitted only after
+new reviews (`learner_model_cached`). p1 (first-sight ratings) and split (Hard/Good/Easy among
+recalled reviews) are the learner's own frequencies shrunk towards fsrs-rs' simulator defaults
+(`rating_mix`: p1 = (0.24, 0.094, 0.495, 0.171), split = (0.224, 0.631, 0.145), 20
+pseudo-counts each); p1_d is their first ratings of questions of authored difficulty d shrunk
+towards their p1 (10 pseudo-counts, `first_rating_by_level`). With no history the model is
+exactly FSRS-6 with the learner's parameters (and stays close to it while their outcomes agree
+with FSRS). The app still stores plain FSRS states; only the planner's predictions are the
+learner's.
 
 Because the gain is measured at T, a card just reviewed (R_now near 1) gains almost nothing
 and waits, a card that will have faded by T comes back, and a new question is worth more
@@ -52,19 +63,27 @@ queue consolidates what they have instead, and new questions come back close to 
 the first 3 x quota of the plain new order (so areas stay interleaved and easier comes
 first). Everything else (budget, quota, interleaving) is as in the plain policy.
 
-Known limit (bench/scheduler.py): against a learner whose memory is exponential (a half-life
-model, not FSRS) this beats plain FSRS and SM-2 at both horizons but reaches only about 3/4
-of an oracle that knows the true memory: one curve over the app's FSRS states cannot tell
-apart cards of the same FSRS state that the learner holds very differently, and recall weeks
-ahead is extrapolated beyond the gaps the learner's reviews have measured (the fitted tail
-stays fatter than the truth, so early new questions are still over-valued: for such learners
-the fitted model puts recall of a new question 14 days on at 0.10-0.20 where the truth is
-about 0.04). Measured on 8 of those learners (day 30, ours 0.265, oracle 0.357): giving ours
-the true bank-average value of a new question alone lifts it to 0.291, the true per-question
-value to 0.315; the rest of the gap is in the seen cards. Tried and not kept (within noise,
-slightly worse on the FSRS learners at day 10): a separate curve after the first answer per
-first rating, and a per-card factor on the learner's stability fitted from the card's own
-outcomes (posterior mode, log-normal prior) -- +0.004 at day 30, +0.001 at day 10.
+Known limit (bench/scheduler.py, 24 learners per truth, re-planned every 5 answers): on
+learners whose memory is FSRS with perturbed parameters ours reaches 99% of an oracle that
+knows the true memory at day 30 (0.730 vs 0.738) and 98% at day 10 (0.404 vs 0.412). Against
+a learner whose memory is exponential (a half-life model, not FSRS) it beats plain FSRS and
+SM-2 at both horizons (day 30: 0.316 vs 0.175 and 0.150) but reaches only 86% of the oracle
+at day 30 (0.316 vs 0.368) and 84% at day 10 (0.190 vs 0.227). The level and first-rating
+factors gave +0.018 at day 30 and +0.008 at day 10 on those learners (paired, same learners;
+the FSRS learners unchanged); re-planning every few answers rather than once a morning, a
+further +0.03 and +0.01. What is left: one curve over the app's FSRS states cannot tell apart
+cards of the same state and level that the learner holds very differently (the part of a
+question's difficulty its authored level misses, and this learner's own), and recall weeks
+ahead is extrapolated beyond the gaps the reviews have measured: until the first second
+answers come in the model is FSRS's own, whose fat tail values a new question at about 0.5
+thirty days on where such a learner keeps about 0.03, so ours introduces its full quota on
+the first two or three days where the oracle introduces a handful, and by day 30 has seen
+about 190 questions to the oracle's 167. Tried and not kept: the first-rating factor also on
+cards answered only once (the candidate carrying that rating) -- +0.010 at day 30 instead of
++0.018 without it; a separate curve after the first answer per first rating, and a per-card
+factor on the learner's stability fitted from the card's own outcomes (posterior mode,
+log-normal prior) -- +0.004 at day 30, +0.001 at day 10, within noise and slightly worse on
+the FSRS learners at day 10.
 
 The selected items are then interleaved across areas (round robin, keeping each area's
 priority order) so that a session mixes subjects.
@@ -132,15 +151,30 @@ class MemoryModel(Protocol):
 class Forgetting:
     """The learner's recall curve in terms of the app's FSRS stability S (days):
 
-        R(S, t) = (1 + F t / S_eff) ** -decay,   S_eff = scale * S ** gamma,   F = 0.9 ** (-1 / decay) - 1
+        R(S, t) = (1 + F t / S_eff) ** -decay,   S_eff = scale * level[d] * S ** gamma,
+        F = 0.9 ** (-1 / decay) - 1
 
-    scale = gamma = 1 and decay = w20 is FSRS-6's own curve. gamma != 1 says that the learner's
-    memory grows faster (> 1) or slower (< 1) with each successful review than FSRS assumes.
+    scale = gamma = 1, no levels and decay = w20 is FSRS-6's own curve. gamma != 1 says that the
+    learner's memory grows faster (> 1) or slower (< 1) with each successful review than FSRS
+    assumes; level[d] that they hold questions of authored difficulty d longer (> 1) or shorter
+    (< 1) than their average, which FSRS's state (built from ratings alone) does not know.
     """
 
     scale: float = 1.0
     decay: float = DEFAULT_PARAMETERS[20]
     gamma: float = 1.0
+    levels: tuple[float, ...] = ()  # stability factor per authored difficulty 1..5 (empty: all 1)
+    firsts: tuple[float, ...] = ()  # factor on the initial stability per first rating 1..4 (empty: all 1)
+
+    def factor(self, difficulty: Optional[int], first_rating: Optional[int] = None) -> float:
+        """The learner's stability factor for a question of this authored difficulty (1 if
+        unknown) and, after only a first answer, for that first rating."""
+        out = 1.0
+        if difficulty is not None and 1 <= int(difficulty) <= len(self.levels):
+            out *= self.levels[int(difficulty) - 1]
+        if first_rating is not None and 1 <= int(first_rating) <= len(self.firsts):
+            out *= self.firsts[int(first_rating) - 1]
+        return out
 
 
 class FSRSModel:
@@ -157,7 +191,8 @@ class FSRSModel:
     def __init__(self, parameters: Sequence[float] = DEFAULT_PARAMETERS,
                  forgetting: "Forgetting | Sequence[float] | None" = None,
                  first_rating: Sequence[float] = FIRST_RATING,
-                 review_split: Sequence[float] = REVIEW_SPLIT) -> None:
+                 review_split: Sequence[float] = REVIEW_SPLIT,
+                 first_rating_by_level: Optional[dict[int, Sequence[float]]] = None) -> None:
         self.w = tuple(float(p) for p in parameters)
         self.decay = -self.w[20]
         self.factor = 0.9 ** (1 / self.decay) - 1
@@ -171,28 +206,37 @@ class FSRSModel:
         self.pfactor = 0.9 ** (1 / self.pdecay) - 1
         self.first_rating = tuple(first_rating)
         self.review_split = tuple(review_split)
+        self.first_rating_by_level = {int(k): tuple(v) for k, v in (first_rating_by_level or {}).items()}
+
+    def first_mix(self, difficulty: Optional[int]) -> tuple[float, ...]:
+        """p(Again..Easy) of the learner's first answer to a question of this authored difficulty."""
+        return self.first_rating_by_level.get(int(difficulty) if difficulty is not None else 0, self.first_rating)
 
     def curve(self, stability: float, days: float) -> float:
         """FSRS's own curve (the one its stability update uses)."""
         return (1 + self.factor * max(0.0, days) / stability) ** self.decay
 
-    def effective(self, stability: float) -> float:
-        """The learner's stability (days) for the app's FSRS stability: scale * S ** gamma."""
-        return self.scale * stability ** self.gamma
+    def effective(self, stability: float, difficulty: Optional[int] = None,
+                  first_rating: Optional[int] = None) -> float:
+        """The learner's stability (days) for the app's FSRS stability of a question of this
+        authored difficulty (answered once, with `first_rating`):
+        scale * level[difficulty] * first[first_rating] * S ** gamma."""
+        return self.scale * self.forgetting.factor(difficulty, first_rating) * stability ** self.gamma
 
     def learner_curve(self, effective_stability: float, days: float) -> float:
         """The learner's recall after `days` at this effective stability."""
         return (1 + self.pfactor * max(0.0, days) / effective_stability) ** self.pdecay
 
-    def predict(self, stability: float, days: float) -> float:
+    def predict(self, stability: float, days: float, difficulty: Optional[int] = None,
+                first_rating: Optional[int] = None) -> float:
         """The learner's calibrated curve: what the planner expects them to recall."""
-        return self.learner_curve(self.effective(stability), days)
+        return self.learner_curve(self.effective(stability, difficulty, first_rating), days)
 
     def recall(self, c: Candidate, at: datetime) -> float:
         m = c.memory
         if m is None or m.stability is None or m.last_review is None:
             return 0.0
-        return self.predict(m.stability, (at - m.last_review).total_seconds() / 86400.0)
+        return self.predict(m.stability, (at - m.last_review).total_seconds() / 86400.0, c.difficulty)
 
     def stability_after(self, stability: float, difficulty: float, elapsed_days: int, rating: int,
                         recall: float | None = None) -> float:
@@ -217,15 +261,17 @@ class FSRSModel:
     def recall_after_review(self, c: Candidate, now: datetime, target: datetime) -> float:
         """Expected recall on `target` if the learner answers `c` at `now`.
 
-        A new question: their first-rating mix over the effective initial stabilities. A seen
+        A new question: their first-rating mix for its authored difficulty over the effective
+        initial stabilities. A seen
         card: FSRS-6's update applied to the effective stability with the learner's own recall
         now (so a card that has truly faded grows as much as FSRS says a faded card grows),
         averaged over Again (1 - R) and Hard/Good/Easy (R x the learner's split)."""
         days = max(0.0, (target - now).total_seconds() / 86400.0)
         m = c.memory
         if c.is_new or m is None or m.stability is None or m.difficulty is None or m.last_review is None:
-            return sum(p * self.predict(max(self.w[i], 0.001), days) for i, p in enumerate(self.first_rating))
-        se = self.effective(m.stability)
+            return sum(p * self.predict(max(self.w[i], 0.001), days, c.difficulty, i + 1)
+                       for i, p in enumerate(self.first_mix(c.difficulty)))
+        se = self.effective(m.stability, c.difficulty)
         r_now = self.learner_curve(se, (now - m.last_review).total_seconds() / 86400.0)
         elapsed = (now - m.last_review).days
         total = (1 - r_now) * self.learner_curve(self.stability_after(se, m.difficulty, elapsed, 1, r_now), days)
@@ -241,38 +287,98 @@ GAMMAS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7)
 DECAYS = (0.25, 0.4, 0.6, 0.8, 1.2, 2.0, 4.0, 8.0, 16.0)  # plus the parameters' own; large decays approach an exponential
 PRIOR_SD = (1.0, 0.25, 5.0)  # log scale, gamma, log decay
 MIN_CALIBRATION = 1
+# the group factors on the learner's stability (per authored difficulty, per first rating):
+# log factor ~ N(0, sd), on a grid
+LEVELS = 5  # authored difficulty 1..5
+LOG_GROUP_FACTORS = tuple(x / 8 for x in range(-24, 25))  # factor 0.05 .. 20
+LEVEL_PRIOR_SD = 0.5
+FIRST_PRIOR_SD = 1.0
+FIT_ROUNDS = 2  # curve, factors, curve, factors (coordinate ascent of the joint posterior)
 
 
-def fit_forgetting(samples: Iterable[tuple[float, float, bool]],
+class Sample(NamedTuple):
+    """One review as the forgetting fit sees it."""
+
+    stability: float  # the app's FSRS stability before the review
+    days: float  # since the previous review
+    recalled: bool
+    difficulty: Optional[int] = None  # the question's authored difficulty 1..5
+    first_rating: Optional[int] = None  # the previous review's rating, if it was the card's first answer
+
+
+def fit_forgetting(samples: Iterable[Sequence[Any]],
                    default_decay: float = DEFAULT_PARAMETERS[20]) -> Forgetting | None:
-    """The learner's forgetting curve: the (scale, decay, gamma) of `Forgetting` with the
-    highest posterior given their reviews.
+    """The learner's forgetting curve: the (scale, decay, gamma, levels, firsts) of `Forgetting`
+    with the highest posterior given their reviews.
 
-    `samples` are (FSRS stability before the review, days since the previous review, recalled?).
-    The prior is centred on FSRS's own curve (scale 1, gamma 1, the parameters' decay) with
-    standard deviations PRIOR_SD (log scale, gamma, log decay), weak enough that a few dozen
+    `samples` are `Sample`s (or plain (stability, days, recalled) tuples). The prior is centred
+    on FSRS's own curve (scale 1, gamma 1, the parameters' decay, every factor 1) with standard
+    deviations PRIOR_SD (log scale, gamma, log decay), LEVEL_PRIOR_SD (log factor per authored
+    difficulty) and FIRST_PRIOR_SD (log factor per first rating), weak enough that a few dozen
     reviews of a learner who forgets much faster (or slower) than FSRS' population defaults
     move it, weeks before the 400 reviews the full optimiser needs; with a handful it stays
-    near FSRS. None without any sample: the FSRS model stands.
+    near FSRS. A level factor pools every review of a difficulty level, and a first-rating
+    factor every second answer after that first rating (FSRS's optimiser likewise fits the
+    initial stabilities first, from second answers), so each has dozens of outcomes behind
+    it (a factor per card would have two or three). The curve and the factors are fitted in
+    turns (coordinate ascent of the joint posterior; the curve's second turn searches the
+    neighbourhood of its first). None without any sample: the FSRS model stands.
     """
-    data = [(s, t, ok) for s, t, ok in samples if s and s > 0 and t is not None and t > 0]
+    data = [Sample(*d) for d in samples if d[0] and d[0] > 0 and d[1] is not None and d[1] > 0]
     if len(data) < MIN_CALIBRATION:
         return None
     import numpy as np
 
-    s = np.array([d[0] for d in data])
-    t = np.array([d[1] for d in data])
-    ok = np.array([bool(d[2]) for d in data])
-    log_s = np.log(s)
+    log_s = np.log(np.array([d.stability for d in data]))
+    t = np.array([d.days for d in data])
+    ok = np.array([bool(d.recalled) for d in data])
+    level = np.array([_group(d.difficulty, LEVELS) for d in data])  # 0 = unknown
+    first = np.array([_group(d.first_rating, 4) for d in data])  # 0 = not a second answer
+    log_levels, log_firsts = np.zeros(LEVELS + 1), np.zeros(5)  # index 0: no factor
+    curve = _fit_curve(log_s, t, ok, np.zeros(len(data)), float(default_decay))
+    if not level.any() and not first.any():
+        return curve
+    for round_ in range(FIT_ROUNDS):
+        if round_:
+            curve = _fit_curve(log_s, t, ok, log_levels[level] + log_firsts[first], float(default_decay), curve)
+        log_levels = _fit_groups(curve, log_s, t, ok, level, log_firsts[first], LEVELS, LEVEL_PRIOR_SD)
+        log_firsts = _fit_groups(curve, log_s, t, ok, first, log_levels[level], 4, FIRST_PRIOR_SD)
+    return Forgetting(curve.scale, curve.decay, curve.gamma,
+                      tuple(math.exp(x) for x in log_levels[1:]) if level.any() else (),
+                      tuple(math.exp(x) for x in log_firsts[1:]) if first.any() else ())
+
+
+def _group(value: Any, n: int) -> int:
+    """1..n for a valid group (an authored difficulty, a rating), 0 otherwise."""
+    try:
+        v = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return v if 1 <= v <= n else 0
+
+
+def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: float,
+               near: Forgetting | None = None) -> Forgetting:
+    """The MAP (scale, decay, gamma) on the grid, each sample's stability times its factors;
+    with `near` (the previous round's curve), only its neighbours on the decay and gamma grid."""
+    import numpy as np
+
     log_scales = np.array(LOG_SCALES)
     inv_scales = np.exp(-log_scales)[:, None]
-    best, best_lp = None, -math.inf
-    for decay in sorted({float(default_decay), *DECAYS}):
+    best, best_lp = Forgetting(), -math.inf
+    t_ok, t_miss = t[ok], t[~ok]
+    ls_ok, ls_miss, lf_ok, lf_miss = log_s[ok], log_s[~ok], log_factor[ok], log_factor[~ok]
+    decays, gammas = sorted({default_decay, *DECAYS}), list(GAMMAS)
+    if near is not None:
+        decays, gammas = _neighbours(decays, near.decay), _neighbours(gammas, near.gamma)
+    for decay in decays:
         factor = 0.9 ** (-1 / decay) - 1
-        for gamma in GAMMAS:
-            base = factor * t / np.exp(gamma * log_s)  # F t / S ** gamma, per sample
-            r = np.clip((1 + inv_scales * base) ** -decay, 1e-9, 1 - 1e-9)  # scales x samples
-            lp = np.where(ok, np.log(r), np.log1p(-r)).sum(axis=1)
+        for gamma in gammas:
+            # log R = -decay * log(1 + F t / (scale * factors * S ** gamma)), per scale x sample
+            log_r_ok = -decay * np.log1p(inv_scales * (factor * t_ok / np.exp(gamma * ls_ok + lf_ok)))
+            log_r_miss = -decay * np.log1p(inv_scales * (factor * t_miss / np.exp(gamma * ls_miss + lf_miss)))
+            lp = (np.maximum(log_r_ok, -20.7).sum(axis=1)
+                  + np.log(np.maximum(-np.expm1(np.minimum(log_r_miss, -1e-9)), 1e-9)).sum(axis=1))
             lp -= 0.5 * ((log_scales / PRIOR_SD[0]) ** 2 + ((gamma - 1) / PRIOR_SD[1]) ** 2
                          + (math.log(decay / default_decay) / PRIOR_SD[2]) ** 2)
             i = int(np.argmax(lp))
@@ -281,19 +387,55 @@ def fit_forgetting(samples: Iterable[tuple[float, float, bool]],
     return best
 
 
+def _neighbours(grid: list[float], value: float) -> list[float]:
+    i = min(range(len(grid)), key=lambda j: abs(grid[j] - value))
+    return grid[max(0, i - 1): i + 2]
+
+
+def _fit_groups(curve: Forgetting, log_s: Any, t: Any, ok: Any, group: Any, log_other: Any, n: int,
+                sd: float) -> Any:
+    """The MAP log stability factor of groups 1..n given the curve and each sample's other
+    factors (the groups' samples are disjoint, so each is a one-dimensional search); index 0
+    and groups without samples: 0."""
+    import numpy as np
+
+    grid = np.array(LOG_GROUP_FACTORS)
+    factor = 0.9 ** (-1 / curve.decay) - 1
+    out = np.zeros(n + 1)
+    for g in range(1, n + 1):
+        mine = group == g
+        if not mine.any():
+            continue
+        base = factor * t[mine] / (curve.scale * np.exp(curve.gamma * log_s[mine] + log_other[mine]))
+        r = np.clip((1 + np.exp(-grid)[:, None] * base) ** -curve.decay, 1e-9, 1 - 1e-9)
+        lp = np.where(ok[mine], np.log(r), np.log1p(-r)).sum(axis=1) - 0.5 * (grid / sd) ** 2
+        out[g] = float(grid[int(np.argmax(lp))])
+    return out
+
+
 RATING_PRIOR_WEIGHT = 20.0
+LEVEL_RATING_WEIGHT = 10.0  # pseudo-counts of the learner's overall first-rating mix in each level's
 
 
-def rating_mix(first_ratings: Iterable[int], review_ratings: Iterable[int],
+def _rating_level(r: Any) -> tuple[int, int]:
+    """(rating, authored difficulty level or 0) from a rating or a (rating, difficulty) pair."""
+    if isinstance(r, (tuple, list)):
+        return int(r[0]), _group(r[1], LEVELS)
+    return int(r), 0
+
+
+def rating_mix(first_ratings: Iterable[Any], review_ratings: Iterable[int],
                weight: float | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The learner's rating frequencies: (p(Again..Easy) on first sight, p(Hard|Good|Easy) given
     recall), each the FSRS simulator default (FIRST_RATING, REVIEW_SPLIT) updated by the
-    learner's own ratings as `weight` pseudo-counts (a Dirichlet posterior mean)."""
+    learner's own ratings as `weight` pseudo-counts (a Dirichlet posterior mean). A first
+    rating may be a (rating, authored difficulty) pair."""
     weight = RATING_PRIOR_WEIGHT if weight is None else weight
     first = [weight * p for p in FIRST_RATING]
-    for r in first_ratings:
-        if 1 <= int(r) <= 4:
-            first[int(r) - 1] += 1
+    for item in first_ratings:
+        r, _lv = _rating_level(item)
+        if 1 <= r <= 4:
+            first[r - 1] += 1
     split = [weight * p for p in REVIEW_SPLIT]
     for r in review_ratings:
         if 2 <= int(r) <= 4:
@@ -301,26 +443,54 @@ def rating_mix(first_ratings: Iterable[int], review_ratings: Iterable[int],
     return tuple(x / sum(first) for x in first), tuple(x / sum(split) for x in split)
 
 
-def learner_model(parameters: Sequence[float], samples: Sequence[tuple[float, float, bool]],
-                  first_ratings: Iterable[int] = (), review_ratings: Iterable[int] = ()) -> FSRSModel:
+def first_rating_by_level(first_ratings: Iterable[Any], overall: Sequence[float],
+                          weight: float = LEVEL_RATING_WEIGHT) -> dict[int, tuple[float, ...]]:
+    """p(Again..Easy) of the learner's first answers per authored difficulty level: their first
+    ratings of that level's questions, shrunk towards their overall mix (`overall`, itself
+    shrunk towards FIRST_RATING) by `weight` pseudo-counts -- a harder level is failed more
+    often at first sight, and a level with few answers stays near the learner's average."""
+    counts = {lv: [weight * p for p in overall] for lv in range(1, LEVELS + 1)}
+    for item in first_ratings:
+        r, lv = _rating_level(item)
+        if lv and 1 <= r <= 4:
+            counts[lv][r - 1] += 1
+    return {lv: tuple(x / sum(c) for x in c) for lv, c in counts.items()}
+
+
+def learner_model(parameters: Sequence[float], samples: Sequence[Sequence[Any]],
+                  first_ratings: Iterable[Any] = (), review_ratings: Iterable[int] = (),
+                  forgetting: Forgetting | None = None) -> FSRSModel:
     """The interview-date model of one learner from what the app observes: their FSRS
-    parameters, the forgetting curve fitted to their reviews, their rating frequencies."""
+    parameters, the forgetting curve fitted to their reviews (with a stability factor per
+    authored difficulty when the samples carry it), their rating frequencies (first ratings as
+    (rating, authored difficulty) pairs give a first-rating mix per difficulty level).
+    `forgetting`: `fit_forgetting(samples, parameters[20])` if the caller has it already."""
+    first_ratings = list(first_ratings)
     first, split = rating_mix(first_ratings, review_ratings)
-    return FSRSModel(parameters, fit_forgetting(samples, parameters[20]), first, split)
+    by_level = first_rating_by_level(first_ratings, first)
+    if forgetting is None:
+        forgetting = fit_forgetting(samples, parameters[20])
+    return FSRSModel(parameters, forgetting, first, split, by_level)
 
 
-def forgetting_samples(reviews: Iterable[Any]) -> list[tuple[float, float, bool]]:
-    """(stability before, days elapsed, recalled?) from consecutive Review rows of each card."""
+def forgetting_samples(reviews: Iterable[Any], difficulty_of: Optional[dict[str, int]] = None,
+                       first_ids: Optional[set[int]] = None) -> list[Sample]:
+    """A `Sample` from each pair of consecutive Review rows of a card: the difficulty from
+    `difficulty_of` (question id -> Question.difficulty), the first rating when the earlier row's
+    id is in `first_ids` (the ids of the cards' first reviews); None when unknown."""
+    difficulty_of = difficulty_of or {}
+    first_ids = first_ids or set()
     by_card: dict[int, list[Any]] = {}
     for r in reviews:
         by_card.setdefault(r.card_id, []).append(r)
-    out = []
+    out: list[Sample] = []
     for rows in by_card.values():
         rows.sort(key=lambda r: r.reviewed_at)
         for prev, cur in zip(rows, rows[1:]):
             if prev.stability:
-                out.append((prev.stability, (cur.reviewed_at - prev.reviewed_at).total_seconds() / 86400.0,
-                            cur.rating > 1))
+                out.append(Sample(prev.stability, (cur.reviewed_at - prev.reviewed_at).total_seconds() / 86400.0,
+                                  cur.rating > 1, difficulty_of.get(cur.question_id),
+                                  prev.rating if prev.id in first_ids else None))
     return out
 
 
@@ -549,17 +719,23 @@ def learner_model_cached(session: Session, user_id: int, parameters: Sequence[fl
 
 def learner_model_from_db(session: Session, user_id: int, parameters: Sequence[float]) -> FSRSModel:
     """`learner_model` from the learner's last CALIBRATION_REVIEWS reviews (forgetting curve,
-    ratings of later answers) and the ratings of their latest first answers."""
-    recent = session.exec(select(Review).where(Review.user_id == user_id)
-                          .order_by(Review.reviewed_at.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[attr-defined]
+    ratings of later answers) and the ratings of their latest first answers, each with its
+    question's authored difficulty."""
+    rows = session.exec(select(Review, Question.difficulty).join(Question, Question.id == Review.question_id)
+                        .where(Review.user_id == user_id)
+                        .order_by(Review.reviewed_at.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[attr-defined]
+    recent = [r for r, _d in rows]
+    difficulty_of = {r.question_id: d for r, d in rows}
     first_ids = (select(sa.func.min(Review.id)).where(Review.user_id == user_id)
                  .group_by(Review.card_id))  # type: ignore[arg-type]  (reviews are append-only: min id = first)
-    first_rows = session.exec(select(Review.id, Review.rating).where(Review.id.in_(first_ids))  # type: ignore[union-attr]
+    first_rows = session.exec(select(Review.id, Review.rating, Question.difficulty)
+                              .join(Question, Question.id == Review.question_id)
+                              .where(Review.id.in_(first_ids))  # type: ignore[union-attr]
                               .order_by(Review.id.desc()).limit(CALIBRATION_REVIEWS)).all()  # type: ignore[union-attr]
-    first_ratings = [rating for _id, rating in first_rows]
-    firsts = {rid for rid, _rating in first_rows}
+    first_ratings = [(rating, difficulty) for _id, rating, difficulty in first_rows]
+    firsts = {rid for rid, _rating, _d in first_rows}
     later = [r.rating for r in recent if r.id not in firsts]
-    return learner_model(parameters, forgetting_samples(recent), first_ratings, later)
+    return learner_model(parameters, forgetting_samples(recent, difficulty_of, firsts), first_ratings, later)
 
 
 @dataclass(frozen=True)

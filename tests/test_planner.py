@@ -230,6 +230,60 @@ def test_rating_mix_moves_from_the_defaults_with_the_learners_ratings() -> None:
     assert sum(first) == pytest.approx(1.0) and sum(split) == pytest.approx(1.0)
 
 
+def outcomes(n: int, p: float) -> list[bool]:
+    """n deterministic outcomes, a fraction p of them recalled, spread evenly."""
+    return [int((i + 1) * p) > int(i * p) for i in range(n)]
+
+
+def test_fit_recovers_a_stability_factor_per_authored_difficulty() -> None:
+    """Harder-rated questions forgotten faster than the learner's easy ones: their level factor
+    comes out below 1 and the easy ones' above; a level without reviews stays at 1."""
+    model = FSRSModel()
+    samples = []
+    for level, factor in ((1, 2.0), (3, 1.0), (5, 0.3)):
+        for s, t in ((2.0, 2.0), (5.0, 4.0), (10.0, 8.0)):
+            p = model.learner_curve(factor * s, t)
+            samples += [planner.Sample(s, t, ok, level) for ok in outcomes(40, p)]
+    fitted = planner.fit_forgetting(samples)
+    assert fitted is not None and len(fitted.levels) == planner.LEVELS
+    assert fitted.factor(5) < 1.0 < fitted.factor(1)
+    assert fitted.factor(5) < 0.75 * fitted.factor(3) and fitted.factor(1) > 1.25 * fitted.factor(3)
+    assert fitted.factor(2) == 1.0 and fitted.factor(None) == 1.0 and fitted.firsts == ()
+    # without difficulties the fit is the plain curve, as before
+    assert planner.fit_forgetting([tuple(x[:3]) for x in samples]).levels == ()
+
+
+def test_fit_recovers_the_initial_stability_after_a_first_rating() -> None:
+    """A learner whose second answers after a first Easy go no better than after a first Good
+    (an Easy that was only a quick answer), while later reviews follow FSRS: the same curve
+    cannot say both, the factor for a first Easy comes out below 1, the one for Good near 1."""
+    w = scheduler.DEFAULT_PARAMETERS
+    plain = FSRSModel()
+    p_good = plain.predict(w[2], 4.0)
+    samples = [planner.Sample(w[2], 4.0, ok, None, 3) for ok in outcomes(80, p_good)]
+    samples += [planner.Sample(w[3], 4.0, ok, None, 4) for ok in outcomes(80, p_good)]
+    for s in (2.0, 8.0, 20.0):  # later reviews, as FSRS predicts
+        samples += [planner.Sample(s, 4.0, ok) for ok in outcomes(80, plain.predict(s, 4.0))]
+    fitted = planner.fit_forgetting(samples)
+    assert fitted is not None and fitted.levels == ()
+    assert fitted.factor(None, 4) < 0.6 and 0.7 < fitted.factor(None, 3) < 1.4
+    model = FSRSModel(forgetting=fitted)
+    assert model.predict(w[3], 4.0, None, 4) < 0.5 * (plain.predict(w[3], 4.0) + p_good)
+
+
+def test_first_ratings_per_difficulty_level() -> None:
+    """Each level's first-rating mix is its own ratings shrunk towards the learner's overall mix."""
+    firsts = [(1, 5)] * 40 + [(3, 1)] * 40
+    overall, _split = planner.rating_mix(firsts, [])
+    by_level = planner.first_rating_by_level(firsts, overall)
+    assert by_level[5][0] > 0.7 > overall[0] > by_level[1][0]
+    assert by_level[3] == pytest.approx(overall)  # no first answers of that level
+    model = planner.learner_model(scheduler.DEFAULT_PARAMETERS, [], firsts)
+    hard, easy = Candidate("h", "a", "t", 5, 60.0), Candidate("e", "a", "t", 1, 60.0)
+    assert model.recall_after_review(hard, T0, T0 + timedelta(days=5)) < model.recall_after_review(
+        easy, T0, T0 + timedelta(days=5))
+
+
 def test_learner_model_update_uses_their_recall() -> None:
     """A faded card (the learner's recall far below FSRS's) is expected to grow more when
     answered, as FSRS's update grows a card reviewed at low recall; with FSRS's own curve
@@ -262,6 +316,30 @@ def test_daily_queue_builds_the_learner_model_from_their_reviews(session: Sessio
     assert model.first_rating[2] > planner.FIRST_RATING[2]  # all first answers were Good
     assert model.review_split == pytest.approx(planner.REVIEW_SPLIT)  # no recalled review yet
     assert planner.daily_queue(session, user, T0).interview_mode
+
+
+def test_learner_model_from_db_knows_each_questions_authored_difficulty(session: Session) -> None:
+    """The samples carry Question.difficulty and the first rating: a learner who forgets the
+    questions rated hard and keeps the easy ones gets a smaller factor for the hard level."""
+    bank(session, 40)  # difficulty 1 + (i * 7) % 5
+    user = add_user(session, interview_date=date(2025, 7, 1))
+    hardest = []
+    for i in range(40):
+        qid, level = f"q{i:02d}", 1 + (i * 7) % 5
+        if level not in (1, 5):
+            continue
+        hardest.append(level == 5)
+        study(session, user, qid, T0 - timedelta(days=12), Rating.Good)
+        study(session, user, qid, T0 - timedelta(days=6), Rating.Again if level == 5 else Rating.Good)
+    session.flush()
+    model = planner.learner_model_from_db(session, user.id, scheduler.DEFAULT_PARAMETERS)
+    assert model.forgetting.factor(5) < 1.0 < model.forgetting.factor(1)
+    assert len(model.forgetting.firsts) == 4  # every sample here is a second answer after Good
+    assert model.first_mix(5) == pytest.approx(model.first_mix(1))  # all first answers were Good
+    rows = session.exec(select(planner.Review)).all()
+    samples = planner.forgetting_samples(rows, {f"q{i:02d}": 1 + (i * 7) % 5 for i in range(40)},
+                                         {r.id for r in rows if r.reviewed_at == T0 - timedelta(days=12)})
+    assert {(s.difficulty, s.first_rating) for s in samples} == {(1, 3), (5, 3)}
 
 
 def test_learner_model_is_refitted_only_after_new_reviews(session: Session) -> None:
