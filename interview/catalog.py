@@ -95,10 +95,30 @@ def active_index(session: Session) -> list[IndexRow]:
     return index
 
 
+_rows: FingerprintCache[Question] = FingerprintCache(4096)
+_ROW_STAMP = sa.select(Question.version, Question.status, Question.updated_at).where(
+    Question.id == sa.bindparam("qid"))
+
+
 def get(session: Session, question_id: str, include_retired: bool = False) -> tuple[Question, QuestionSpec]:
-    row = session.get(Question, question_id)
-    if row is None or (row.status != "active" and not include_retired):
+    """A question's row and parsed spec.
+
+    Every practice page and answer reads one; loading the ORM row (YAML text and all) cost
+    three times a lookup of its version, status and last update, which every edit, retirement
+    or restore changes. So rows are kept per process, detached (read-only to callers), and
+    reused while that stamp in the database matches: never stale, unlike the index's TTL."""
+    stamp = session.connection().execute(_ROW_STAMP, {"qid": question_id}).first()
+    if stamp is None or (stamp[1] != "active" and not include_retired):
         raise NotFound(f"no question '{question_id}'")
+    key = (database_key(session), question_id)
+    row = _rows.get(key, tuple(stamp))
+    if row is None:
+        with Session(bind=session.connection()) as own:  # the caller's session keeps its own instances
+            row = own.get(Question, question_id)
+            if row is None:  # deleted between the two reads
+                raise NotFound(f"no question '{question_id}'")
+            own.expunge(row)
+        _rows.put(key, (row.version, row.status, row.updated_at), row)
     return row, spec_of(row)
 
 

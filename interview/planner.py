@@ -771,7 +771,7 @@ def _plan_fingerprint(session: Session, user: User) -> tuple:
     """Everything a day's plan depends on besides the clock (the plan itself ends with its day):
     the learner's settings and parameters, the active questions, and their reviews and attempts
     (both append-only, so the last id says whether anything happened)."""
-    row = session.execute(_ACTIVITY, {"uid": user.id}).one()
+    row = session.connection().execute(_ACTIVITY, {"uid": user.id}).one()
     return (user.minutes_per_day, user.new_per_day, user.interview_date, tuple(user.areas or ()),
             tuple(user.topics or ()), tuple(scheduler.parameters_of(user)), catalog.index_fingerprint(session),
             tuple(row))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -76,3 +77,39 @@ def test_the_question_index_sees_an_edit_at_once(session, bundled_bank) -> None:
     session.commit()  # the commit hook forgets the cached fingerprint
     assert catalog.index_fingerprint(session) != before
     assert bundled_bank[0].question.id not in {r[0] for r in catalog.active_index(session)}
+
+
+def test_catalog_get_reuses_a_row_until_the_database_changes_it(engine: sa.Engine, bundled_bank) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from interview import catalog
+
+    qid = bundled_bank[0].question.id
+    with Session(engine) as s:
+        sync_bank(s, bundled_bank[:5])
+    with Session(engine) as reader:
+        first, _ = catalog.get(reader, qid)
+        again, _ = catalog.get(reader, qid)
+        assert again is first  # reused: the stamp (version, status, updated_at) is unchanged
+        mine = reader.get(Question, qid)
+        assert mine is not first and mine in reader  # the caller's session keeps its own instance
+        catalog.get(reader, qid)
+        assert mine in reader
+    with Session(engine) as writer:  # another connection edits the row: seen on the next read
+        row = writer.get(Question, qid)
+        row.version, row.title, row.updated_at = row.version + 1, "Edited", datetime.now(timezone.utc)
+        writer.add(row)
+        writer.commit()
+    with Session(engine) as reader:
+        edited, _ = catalog.get(reader, qid)
+        assert (edited.version, edited.title) == (first.version + 1, "Edited")
+    with Session(engine) as writer:
+        row = writer.get(Question, qid)
+        row.status = "retired"
+        writer.add(row)
+        writer.commit()
+    with Session(engine) as reader:
+        with pytest.raises(catalog.NotFound):
+            catalog.get(reader, qid)
+        retired, _ = catalog.get(reader, qid, include_retired=True)
+        assert retired.status == "retired"
