@@ -348,3 +348,46 @@ def test_download_and_import_into_a_fresh_instance(app: Flask, engine: sa.Engine
         got, want = (after[key], before[key]) if key == "user" else (strip(after[key]), strip(before[key]))
         assert got == want, (key, got, want)
     fresh.dispose()
+
+
+def test_the_deployment_settings_serve_the_app_under_gunicorn(engine: sa.Engine, sqlite_url: str, tmp_path,
+                                                               bundled_bank: list) -> None:
+    """The README's production command, as given: gunicorn with interview/web/gunicorn_conf.py."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from interview.web import gunicorn_conf
+
+    assert gunicorn_conf.worker_class == "sync" and gunicorn_conf.workers >= 1
+    with Session(engine) as s:
+        sync_bank(s, bundled_bank)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "INTERVIEW_DATA_DIR": str(tmp_path), "WEB_CONCURRENCY": "2"}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:interview.web.gunicorn_conf",
+                               "-b", f"127.0.0.1:{port}", "interview.web.wsgi:app"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.read() == b"ok"
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else "gunicorn exited"
+                time.sleep(0.1)
+        else:
+            raise AssertionError("gunicorn did not answer")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/practice/", timeout=10) as r:  # local learner
+            page = r.read().decode()
+        assert r.status == 200 and 'name="token"' in page
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=20)
+    assert "Booting worker" in out and out.count("Booting worker") == 2  # WEB_CONCURRENCY workers
+    assert "Traceback" not in out
