@@ -135,6 +135,8 @@ class Card(SQLModel, table=True):
 class Review(SQLModel, table=True):
     """Every rating ever given, append-only: the history the optimiser fits to."""
 
+    # a learner's latest reviews (the planner's fit, cohort activity) without sorting them all
+    __table_args__ = (sa.Index("ix_review_user_id_reviewed_at", "user_id", "reviewed_at"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     card_id: int = Field(foreign_key="card.id", index=True)
     user_id: int = Field(foreign_key="user.id", index=True)
@@ -151,6 +153,8 @@ class Review(SQLModel, table=True):
 class Attempt(SQLModel, table=True):
     """One graded answer; `submit_token` makes a double submit record once."""
 
+    # today's minutes and the latest time ratios of a learner, read on every fresh plan
+    __table_args__ = (sa.Index("ix_attempt_user_id_created_at", "user_id", "created_at"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     question_id: str = Field(foreign_key="question.id", max_length=80, index=True)

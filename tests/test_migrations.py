@@ -11,7 +11,29 @@ def test_migrations_create_schema_and_are_idempotent(any_engine: sa.Engine) -> N
     assert {"user", "question", "questionversion", "card", "review", "attempt", "mockinterview",
             "mockitem", "mockformat", "cohort", "cohortmember", "cohortassignment"} <= tables
     db.migrate(any_engine)  # a second run changes nothing and does not fail
-    assert db.current_revision(any_engine) == "0001"
+    assert db.current_revision(any_engine) == "0002"
+    inspector = sa.inspect(any_engine)
+    assert {"name": "ix_attempt_user_id_created_at", "columns": ["user_id", "created_at"]} in \
+        [{"name": i["name"], "columns": i["column_names"]} for i in inspector.get_indexes("attempt")]
+    assert {"name": "ix_review_user_id_reviewed_at", "columns": ["user_id", "reviewed_at"]} in \
+        [{"name": i["name"], "columns": i["column_names"]} for i in inspector.get_indexes("review")]
+
+
+def test_a_database_at_the_first_revision_upgrades_in_place(sqlite_url: str) -> None:
+    """An installation made before 0002 keeps its data and gains the indexes."""
+    engine = db.make_engine(sqlite_url)
+    db.migrate(engine, "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO user (name, role, created_at, minutes_per_day, new_per_day, "
+                             "desired_retention) VALUES ('old', 'learner', '2026-01-01 00:00:00', 30, 10, 0.9)")
+    db.migrate(engine)
+    assert db.current_revision(engine) == "0002"
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT name FROM user").scalar() == "old"
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT sum(seconds_taken) FROM attempt "
+                                    "WHERE user_id = 1 AND created_at >= '2026-01-01'").fetchall()
+    assert "ix_attempt_user_id_created_at" in " ".join(str(r) for r in plan)
+    engine.dispose()
 
 
 def test_sqlite_default_uses_wal(engine: sa.Engine) -> None:
