@@ -290,13 +290,16 @@ class Run:
     seen_at: dict[int, int] = field(default_factory=dict)
     minutes_at: dict[int, float] = field(default_factory=dict)
     days: list[tuple[int, int, float]] = field(default_factory=list)  # per day: (new, reviews, minutes)
+    # with simulate(valuations=True), per answer: (day, new?, the policy's expected recall on the
+    # interview day after it, the truth's)
+    valued: list[tuple[int, bool, float, float]] = field(default_factory=list)
 
 
 HYBRID = "ours>oracle"  # diagnostic: ours' plans until --oracle-from, the oracle's from that day on
 
 
 def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int], new_per_day: int,
-             replan_every: int = REPLAN_EVERY, oracle_from: int | None = None) -> Run:
+             replan_every: int = REPLAN_EVERY, oracle_from: int | None = None, valuations: bool = False) -> Run:
     """One learner under one policy; HYBRID (a diagnostic, not a policy the app could run)
     plans as ours until day `oracle_from` and as the oracle from then on."""
     bank = make_bank()
@@ -361,6 +364,10 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                 at = clock + timedelta(seconds=spent)
                 state = true_state.get(q.id)
                 p = learner.first_success(q) if state is None else truth.recall(state, at)
+                if valuations and interview is not None:
+                    target = scheduler.interview_instant(interview)
+                    run.valued.append((day, state is None, model.recall_after_review(item.candidate, at, target),
+                                       truth.expected_after(state, q, at, target)))
                 n = answers.get(q.id, 0)
                 rng = random.Random((learner.seed * 1_000_003 + q.index) * 1_009 + n)
                 grade, seconds, hint = answer(learner, q, p, rng)
@@ -453,16 +460,22 @@ def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int,
 
 def trace(seed: int, horizon: int, new_per_day: int, replan_every: int = REPLAN_EVERY) -> str:
     """Learner `seed`'s days under ours and the oracle, for each ground truth: new questions
-    introduced, reviews done, minutes used (where ours' plans part from the oracle's)."""
+    introduced, reviews done, minutes used (where ours' plans part from the oracle's), and what
+    ours expected the new questions it introduced that day to be worth on the interview day
+    (mean recall then) against what the truth says they were worth."""
     lines = []
     for truth in ("fsrs", "hlr"):
-        runs = {p: simulate(make_learner(seed, truth), p, horizon, [horizon], new_per_day, replan_every)
-                for p in ("ours", "oracle")}
+        runs = {p: simulate(make_learner(seed, truth), p, horizon, [horizon], new_per_day, replan_every,
+                            valuations=p == "ours") for p in ("ours", "oracle")}
         lines.append(f"{truth} learner {seed}, interview on day {horizon}: recall "
                      f"ours {runs['ours'].recall_at[horizon]:.3f}, oracle {runs['oracle'].recall_at[horizon]:.3f}")
-        lines.append(f"{'day':>4}  {'ours: new':>9} {'reviews':>7} {'min':>5}  {'oracle: new':>11} {'reviews':>7} {'min':>5}")
+        lines.append(f"{'day':>4}  {'ours: new':>9} {'reviews':>7} {'min':>5}  {'oracle: new':>11} {'reviews':>7} "
+                     f"{'min':>5}  {'a new one on T: ours says':>25} {'truth':>5}")
         for day, (a, b) in enumerate(zip(runs["ours"].days, runs["oracle"].days)):
-            lines.append(f"{day:4d}  {a[0]:9d} {a[1]:7d} {a[2]:5.1f}  {b[0]:11d} {b[1]:7d} {b[2]:5.1f}")
+            worth = [(mine, real) for d, new, mine, real in runs["ours"].valued if d == day and new]
+            said = (f"{statistics.fmean(m for m, _r in worth):25.3f} {statistics.fmean(r for _m, r in worth):5.3f}"
+                    if worth else f"{'-':>25} {'-':>5}")
+            lines.append(f"{day:4d}  {a[0]:9d} {a[1]:7d} {a[2]:5.1f}  {b[0]:11d} {b[1]:7d} {b[2]:5.1f}  {said}")
     return "\n".join(lines)
 
 
