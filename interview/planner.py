@@ -97,21 +97,24 @@ hlr day 30 / day 10, FSRS learners day 30 / day 10): averaging the gain over the
 the curve (up to 4 decays, each at its best scale and gamma) -- +0.007 / +0.003, but -0.003
 on the FSRS learners at day 10 (97% of the oracle); the same tempered (log posterior / 4),
 with 2 curves, or for new questions or seen cards only -- +0.005 to +0.007 at day 30, within
-noise at day 10, the FSRS learners at 97.2-98.3% of the oracle at day 10; a fitted floor on the
-learner's stability (relearning after a lapse) -- +0.001 / 0.000, -0.003 / -0.002; 800 reviews
-in the fit instead of 400 -- +0.001 / 0.000; holding a tenth of the questions 7 days between
-answers to measure the tail -- -0.009 at day 30. On 8 learners: a per-card spread of the
-stability around the curve (a mixture over three card factors; the fit chose no spread),
-factors per band of the card's FSRS difficulty or of its last answer's pace (time over the
-learner's usual), a separate decay for the curve after a first answer, and treating reviews
-12-24 h apart as a day apart -- all within +-0.004 on hlr; the post-review stability in the
-app's own FSRS space mapped by the curve -- -0.026 at day 30 (it lowers the value of reviews
-while new questions stay over-valued); a floor on the post-review stability at a new
-question's -- -0.019 to -0.025. Earlier: the first-rating factor also on cards answered only
-once (the candidate carrying that rating) -- +0.010 at day 30 instead of +0.018 without it; a
-separate curve after the first answer per first rating, and a per-card factor on the learner's
-stability fitted from the card's own outcomes (posterior mode, log-normal prior) -- +0.004 at
-day 30, +0.001 at day 10, within noise and slightly worse on the FSRS learners at day 10.
+noise at day 10, the FSRS learners at 97.2-98.3% of the oracle at day 10; a fitted floor on
+the learner's stability (relearning after a lapse) -- +0.001 / 0.000, -0.003 / -0.002; 800
+reviews in the fit instead of 400 -- +0.001 / 0.000; a separate decay for the curve after a
+first answer (fitted to the second answers, prior sd 5 in log around the shared decay; it
+goes exponential after day 15 and, for learner 1, halves ours' over-valuation of new
+questions there, but the plans are no better) -- -0.002 / +0.001, -0.001 / -0.001; holding a
+tenth of the questions 7 days between answers to measure the tail -- -0.009 at day 30. On 8
+learners: a per-card spread of the stability around the curve (a mixture over three card
+factors; the fit chose no spread), factors per band of the card's FSRS difficulty or of its
+last answer's pace (time over the learner's usual), and treating reviews 12-24 h apart as a
+day apart -- all within +-0.004 on hlr; the post-review stability in the app's own FSRS space
+mapped by the curve -- -0.026 at day 30 (it lowers the value of reviews while new questions
+stay over-valued); a floor on the post-review stability at a new question's -- -0.019 to
+-0.025. Earlier: the first-rating factor also on cards answered only once (the candidate
+carrying that rating) -- +0.010 at day 30 instead of +0.018 without it; a separate curve
+after the first answer per first rating, and a per-card factor on the learner's stability
+fitted from the card's own outcomes (posterior mode, log-normal prior) -- +0.004 at day 30,
++0.001 at day 10, within noise and slightly worse on the FSRS learners at day 10.
 (Forcing a near-exponential curve, 8 learners, gave +0.015 / +0.009 on hlr and about -0.014 /
 -0.018 on the FSRS learners: it assumes the answer, and moves the gap from one truth to the
 other.)
