@@ -35,6 +35,19 @@ mean and 95% CI across learners.
     python bench/scheduler.py                 # 24 learners per ground truth
     python bench/scheduler.py --learners 8    # quicker
     python bench/scheduler.py --json          # the same table as one JSON object
+
+Two diagnostics say where ours parts from the oracle (neither is a policy the app could run):
+
+    python bench/scheduler.py --trace 1       # learner 1's days under ours and the oracle:
+                                              # new questions, reviews, minutes
+    python bench/scheduler.py --horizons 30 --oracle-from 27
+        # adds 'ours>oracle': ours' plans until day 27, the oracle's from then on, and its
+        # paired difference to ours -- the share of the gap that the days from 27 on hold
+
+On the hlr learners (24, paired) the oracle's last 3 days alone recover +0.020 [0.017, 0.022]
+of ours' 0.052 gap at day 30, its days from 15 on +0.042, from 4 on +0.045 (so days 0-3, where
+ours introduces its full quota, hold about 0.007); at day 10 the days from 5 on +0.022 and from
+2 on +0.032 of 0.037.
 """
 from __future__ import annotations
 
@@ -276,16 +289,29 @@ class Run:
     recall_at: dict[int, float] = field(default_factory=dict)  # horizon -> expected recall on that day
     seen_at: dict[int, int] = field(default_factory=dict)
     minutes_at: dict[int, float] = field(default_factory=dict)
+    days: list[tuple[int, int, float]] = field(default_factory=list)  # per day: (new, reviews, minutes)
+    # with simulate(valuations=True), per answer: (day, new?, the policy's expected recall on the
+    # interview day after it, the truth's)
+    valued: list[tuple[int, bool, float, float]] = field(default_factory=list)
+
+
+HYBRID = "ours>oracle"  # diagnostic: ours' plans until --oracle-from, the oracle's from that day on
 
 
 def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int], new_per_day: int,
-             replan_every: int = REPLAN_EVERY) -> Run:
+             replan_every: int = REPLAN_EVERY, oracle_from: int | None = None, valuations: bool = False) -> Run:
+    """One learner under one policy; HYBRID (a diagnostic, not a policy the app could run)
+    plans as ours until day `oracle_from` and as the oracle from then on."""
     bank = make_bank()
     by_id = {q.id: q for q in bank}
     truth = TruthFSRS(learner) if learner.truth == "fsrs" else TruthHLR(learner)
     app = scheduler.make_scheduler()  # the app's FSRS, default parameters, 0.9
-    interview = (START + timedelta(days=horizon)).date() if policy in ("ours", "oracle") else None
+    interview = (START + timedelta(days=horizon)).date() if policy in ("ours", "oracle", HYBRID) else None
     model = OracleModel(truth, by_id) if policy == "oracle" else FSRSModel()
+    if policy == HYBRID:
+        policy, oracle_model = "ours", OracleModel(truth, by_id)
+    else:
+        oracle_from = None
     memory: dict[str, MemoryState] = {}
     sm2: dict[str, Any] = {}
     true_state: dict[str, Any] = {}
@@ -307,7 +333,9 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
         if day == max(checkpoints):
             break
         clock = START + timedelta(days=day, hours=STUDY_HOUR)
-        spent, introduced = 0.0, 0
+        spent, introduced, reviewed = 0.0, 0, 0
+        if oracle_from is not None and day >= oracle_from:
+            policy, model = "oracle", oracle_model
         for _round in range(MINUTES * 60):  # until the budget or the plan runs out
             if policy == "ours":  # the app's model of this learner from their reviews so far, as daily_queue
                 # rebuilds it every time the queue is asked for (here: every re-plan)
@@ -336,11 +364,16 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                 at = clock + timedelta(seconds=spent)
                 state = true_state.get(q.id)
                 p = learner.first_success(q) if state is None else truth.recall(state, at)
+                if valuations and interview is not None:
+                    target = scheduler.interview_instant(interview)
+                    run.valued.append((day, state is None, model.recall_after_review(item.candidate, at, target),
+                                       truth.expected_after(state, q, at, target)))
                 n = answers.get(q.id, 0)
                 rng = random.Random((learner.seed * 1_000_003 + q.index) * 1_009 + n)
                 grade, seconds, hint = answer(learner, q, p, rng)
                 rating = int(scheduler.rating_from(grade, seconds, q.time_limit, hint))
                 introduced += q.id not in memory
+                reviewed += q.id in memory
                 if q.id in memory:
                     review_ratings.append(rating)
                 else:
@@ -367,16 +400,17 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
             if replan:
                 continue
             break
+        run.days.append((introduced, reviewed, spent / 60))
     return run
 
 
 # ---------------------------------------------------------------------------- the table
 
 
-def _job(args: tuple[int, str, str, int, list[int], int, int]) -> tuple[str, str, int, int, Run]:
-    seed, truth, policy, horizon, checkpoints, new_per_day, replan_every = args
+def _job(args: tuple[int, str, str, int, list[int], int, int, int | None]) -> tuple[str, str, int, int, Run]:
+    seed, truth, policy, horizon, checkpoints, new_per_day, replan_every, oracle_from = args
     return truth, policy, horizon, seed, simulate(make_learner(seed, truth), policy, horizon, checkpoints, new_per_day,
-                                                  replan_every)
+                                                  replan_every, oracle_from)
 
 
 def ci95(values: list[float]) -> tuple[float, float, float]:
@@ -386,16 +420,19 @@ def ci95(values: list[float]) -> tuple[float, float, float]:
 
 
 def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int,
-            replan_every: int = REPLAN_EVERY) -> dict[str, Any]:
+            replan_every: int = REPLAN_EVERY, oracle_from: int | None = None) -> dict[str, Any]:
+    """The table; with `oracle_from`, also the HYBRID diagnostic's rows (the days before it
+    are ours' plans: how much of the gap to the oracle do the days from it on hold?)."""
+    policies = POLICIES + ([HYBRID] if oracle_from is not None else [])
     jobs = []
     for truth in ("fsrs", "hlr"):
         for seed in range(1, learners + 1):
             # SM-2 and plain FSRS ignore the date: one run, measured at every horizon
             for policy in ("sm2", "fsrs"):
-                jobs.append((seed, truth, policy, max(horizons), sorted(horizons), new_per_day, replan_every))
-            for policy in ("ours", "oracle"):
+                jobs.append((seed, truth, policy, max(horizons), sorted(horizons), new_per_day, replan_every, None))
+            for policy in policies[2:]:
                 for h in horizons:
-                    jobs.append((seed, truth, policy, h, [h], new_per_day, replan_every))
+                    jobs.append((seed, truth, policy, h, [h], new_per_day, replan_every, oracle_from))
     results: dict[tuple[str, str, int], list[Run]] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for truth, policy, horizon, _seed, run in pool.map(_job, jobs, chunksize=4):
@@ -406,7 +443,7 @@ def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int,
     for truth in ("fsrs", "hlr"):
         for h in horizons:
             oracle = statistics.fmean(r.recall_at[h] for r in results[(truth, "oracle", h)])
-            for policy in POLICIES:
+            for policy in policies:
                 runs = results[(truth, policy, h)]
                 mean, lo, hi = ci95([r.recall_at[h] for r in runs])
                 rows.append({"truth": truth, "horizon_days": h, "policy": policy, "recall_mean": round(mean, 4),
@@ -414,8 +451,32 @@ def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int,
                              "vs_oracle": round(mean / oracle, 4),
                              "questions_seen": round(statistics.fmean(r.seen_at[h] for r in runs), 1),
                              "minutes_used": round(statistics.fmean(r.minutes_at[h] for r in runs), 1)})
+                if policy == HYBRID:  # paired with ours on the same learners (both lists are in seed order)
+                    diff = ci95([a.recall_at[h] - b.recall_at[h] for a, b in zip(runs, results[(truth, "ours", h)])])
+                    rows[-1]["minus_ours_ci95"] = [round(x, 4) for x in diff]
     return {"learners_per_truth": learners, "bank": BANK_SIZE, "minutes_per_day": MINUTES,
-            "new_per_day": new_per_day, "replan_every": replan_every, "rows": rows}
+            "new_per_day": new_per_day, "replan_every": replan_every, "oracle_from": oracle_from, "rows": rows}
+
+
+def trace(seed: int, horizon: int, new_per_day: int, replan_every: int = REPLAN_EVERY) -> str:
+    """Learner `seed`'s days under ours and the oracle, for each ground truth: new questions
+    introduced, reviews done, minutes used (where ours' plans part from the oracle's), and what
+    ours expected the new questions it introduced that day to be worth on the interview day
+    (mean recall then) against what the truth says they were worth."""
+    lines = []
+    for truth in ("fsrs", "hlr"):
+        runs = {p: simulate(make_learner(seed, truth), p, horizon, [horizon], new_per_day, replan_every,
+                            valuations=p == "ours") for p in ("ours", "oracle")}
+        lines.append(f"{truth} learner {seed}, interview on day {horizon}: recall "
+                     f"ours {runs['ours'].recall_at[horizon]:.3f}, oracle {runs['oracle'].recall_at[horizon]:.3f}")
+        lines.append(f"{'day':>4}  {'ours: new':>9} {'reviews':>7} {'min':>5}  {'oracle: new':>11} {'reviews':>7} "
+                     f"{'min':>5}  {'a new one on T: ours says':>25} {'truth':>5}")
+        for day, (a, b) in enumerate(zip(runs["ours"].days, runs["oracle"].days)):
+            worth = [(mine, real) for d, new, mine, real in runs["ours"].valued if d == day and new]
+            said = (f"{statistics.fmean(m for m, _r in worth):25.3f} {statistics.fmean(r for _m, r in worth):5.3f}"
+                    if worth else f"{'-':>25} {'-':>5}")
+            lines.append(f"{day:4d}  {a[0]:9d} {a[1]:7d} {a[2]:5.1f}  {b[0]:11d} {b[1]:7d} {b[2]:5.1f}  {said}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -427,10 +488,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replan-every", type=int, default=REPLAN_EVERY,
                     help="answers between re-plans within a day (the app: 1)")
     ap.add_argument("--json", action="store_true", help="print the table as one JSON object")
+    ap.add_argument("--oracle-from", type=int, default=None, metavar="DAY",
+                    help=f"diagnostic: add {HYBRID!r}, ours' plans until DAY and the oracle's from then on")
+    ap.add_argument("--trace", type=int, default=None, metavar="SEED",
+                    help="print learner SEED's days (new, reviews, minutes) under ours and the oracle, then stop")
     args = ap.parse_args(argv)
+    horizons = [int(h) for h in args.horizons.split(",")]
+    if args.trace is not None:
+        print(trace(args.trace, horizons[0], args.new_per_day, args.replan_every))
+        return 0
     t0 = time.perf_counter()
-    out = run_all(args.learners, [int(h) for h in args.horizons.split(",")], args.new_per_day, args.workers,
-                  args.replan_every)
+    out = run_all(args.learners, horizons, args.new_per_day, args.workers, args.replan_every, args.oracle_from)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     if args.json:
         print(json.dumps(out))
@@ -439,11 +507,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.new_per_day} new/day max, "
           f"{f're-planned every {args.replan_every} answers' if args.replan_every else 'plans executed whole'}; "
           f"expected recall over the bank at 00:00 on interview day")
-    print(f"{'truth':6} {'day':>3}  {'policy':7} {'recall':>7}  {'95% CI':15} {'/oracle':>7} {'seen':>6} {'minutes':>8}")
+    print(f"{'truth':6} {'day':>3}  {'policy':11} {'recall':>7}  {'95% CI':15} {'/oracle':>7} {'seen':>6} {'minutes':>8}")
     for r in out["rows"]:
         lo, hi = r["recall_ci95"]
-        print(f"{r['truth']:6} {r['horizon_days']:>3}  {r['policy']:7} {r['recall_mean']:7.3f}  "
-              f"[{lo:.3f}, {hi:.3f}]  {r['vs_oracle']:7.3f} {r['questions_seen']:6.1f} {r['minutes_used']:8.1f}")
+        paired = r.get("minus_ours_ci95")
+        print(f"{r['truth']:6} {r['horizon_days']:>3}  {r['policy']:11} {r['recall_mean']:7.3f}  "
+              f"[{lo:.3f}, {hi:.3f}]  {r['vs_oracle']:7.3f} {r['questions_seen']:6.1f} {r['minutes_used']:8.1f}"
+              + (f"  (oracle from day {out['oracle_from']}: {paired[0]:+.3f} [{paired[1]:+.3f}, {paired[2]:+.3f}]"
+                 f" vs ours, paired)" if paired else ""))
     print(f"({out['seconds']} s)")
     return 0
 
