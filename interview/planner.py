@@ -73,51 +73,8 @@ factors gave +0.018 at day 30 and +0.008 at day 10 on those learners (paired, sa
 the FSRS learners unchanged); re-planning every few answers rather than once a morning, a
 further +0.03 and +0.01.
 
-Where that gap arises (the bench's --oracle-from and --trace diagnostics, hlr learners,
-paired): not in the first days. Ours does introduce its full quota on days 1-3 where the
-oracle introduces a handful and reviews yesterday's questions instead, but handing the oracle
-every day from day 4 on recovers +0.045 of the 0.052 gap at day 30 (so days 0-3 hold about
-0.007), from day 15 on +0.042, and its last 3 days alone +0.020; at day 10, the days from 5
-on hold +0.022 of 0.037. Two causes, measured: (1) recall weeks ahead is extrapolated far
-beyond the gaps the reviews measure (second answers come a day or two after the first; a
-review's gap is rarely more than a few stabilities), and the curves the data cannot tell apart
-there differ by an order of magnitude: for hlr learner 1 ours values a new question
-introduced on day 0 at 0.65 of recall on day 30 where the truth says 0.02, on days 8-20 at
-0.10-0.25 where the truth says 0.00-0.06, and is calibrated only in the last 2-3 days; (2) in
-the last days the oracle knows which cards this learner holds worse than their state and
-level say: a model with the
-true half-life family and the learner's own true parameters, but each card's offset replaced
-by its level's mean, reaches 94% of the oracle at both horizons (8 learners), and in the last
-3 days it recovers +0.009 of the oracle's +0.022. A fitted model of that kind (a state per
-card in the learner's own units, replayed over its reviews with an update law fitted to
-them) is what is left to try; so is measuring the tail rather than assuming it.
-
-Tried and not kept (paired with the unchanged planner on the same 24 learners unless said;
-hlr day 30 / day 10, FSRS learners day 30 / day 10): averaging the gain over the posterior of
-the curve (up to 4 decays, each at its best scale and gamma) -- +0.007 / +0.003, but -0.003
-on the FSRS learners at day 10 (97% of the oracle); the same tempered (log posterior / 4),
-with 2 curves, or for new questions or seen cards only -- +0.005 to +0.007 at day 30, within
-noise at day 10, the FSRS learners at 97.2-98.3% of the oracle at day 10; a fitted floor on
-the learner's stability (relearning after a lapse) -- +0.001 / 0.000, -0.003 / -0.002; 800
-reviews in the fit instead of 400 -- +0.001 / 0.000; a separate decay for the curve after a
-first answer (fitted to the second answers, prior sd 5 in log around the shared decay; it
-goes exponential after day 15 and, for learner 1, halves ours' over-valuation of new
-questions there, but the plans are no better) -- -0.002 / +0.001, -0.001 / -0.001; holding a
-tenth of the questions 7 days between answers to measure the tail -- -0.009 at day 30. On 8
-learners: a per-card spread of the stability around the curve (a mixture over three card
-factors; the fit chose no spread), factors per band of the card's FSRS difficulty or of its
-last answer's pace (time over the learner's usual), and treating reviews 12-24 h apart as a
-day apart -- all within +-0.004 on hlr; the post-review stability in the app's own FSRS space
-mapped by the curve -- -0.026 at day 30 (it lowers the value of reviews while new questions
-stay over-valued); a floor on the post-review stability at a new question's -- -0.019 to
--0.025. Earlier: the first-rating factor also on cards answered only once (the candidate
-carrying that rating) -- +0.010 at day 30 instead of +0.018 without it; a separate curve
-after the first answer per first rating, and a per-card factor on the learner's stability
-fitted from the card's own outcomes (posterior mode, log-normal prior) -- +0.004 at day 30,
-+0.001 at day 10, within noise and slightly worse on the FSRS learners at day 10.
-(Forcing a near-exponential curve, 8 learners, gave +0.015 / +0.009 on hlr and about -0.014 /
--0.018 on the FSRS learners: it assumes the answer, and moves the gap from one truth to the
-other.)
+Where that gap arises (the last days, not the first) and what was tried against it, with
+paired figures: bench/scheduler_findings.md.
 
 The selected items are then interleaved across areas (round robin, keeping each area's
 priority order) so that a session mixes subjects.
@@ -740,10 +697,10 @@ _MODELS: FingerprintCache[FSRSModel] = FingerprintCache(512)
 def learner_model_cached(session: Session, user_id: int, parameters: Sequence[float]) -> FSRSModel:
     """`learner_model_from_db`, refitted only when the learner has reviewed since the last fit.
 
-    The fit reads 400 reviews and searches a grid (about 15 ms); the reviews are append-only,
-    so (count, last id) of the learner's reviews says whether anything changed."""
-    fingerprint = tuple(session.exec(select(sa.func.count(Review.id), sa.func.max(Review.id))  # type: ignore[arg-type]
-                                     .where(Review.user_id == user_id)).one())
+    The fit reads 400 reviews and searches a grid (about 15 ms); the reviews are append-only
+    (deleted only with the account), so the learner's last review id says whether anything
+    changed: one index seek, where a count walked all of their reviews."""
+    fingerprint = session.exec(select(sa.func.max(Review.id)).where(Review.user_id == user_id)).one()
     key = (catalog.database_key(session), user_id, tuple(parameters))
     model = _MODELS.get(key, fingerprint)
     if model is None:
