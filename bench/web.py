@@ -202,6 +202,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="interview-bench-"))
     url = f"sqlite:///{tmp / 'bench.db'}"
     seeded = seed(url, learners, 200, 2000, log)
+    os.sync()  # the seeded database on disk before the load: its writeback is not the server's work
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "INTERVIEW_DATA_DIR": str(tmp), "INTERVIEW_SECRET_KEY": SECRET,
            "INTERVIEW_MULTI_USER": "1"}
