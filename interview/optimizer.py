@@ -51,7 +51,7 @@ def training_items(reviews: Sequence[Review], backend: Any) -> list[Any]:
     for r in reviews:
         by_card.setdefault(r.card_id, []).append(r)
     items = []
-    for history in by_card.values():
+    for _card, history in sorted(by_card.items()):  # the same reviews in any order give the same items
         history.sort(key=lambda r: (r.reviewed_at, r.id or 0))
         steps = []
         last = None
@@ -93,7 +93,7 @@ def optimize_user(session: Session, user_name_or_user: str | User, *,
         if found is None:
             raise OptimizerError(f"no user '{user_name_or_user}'")
         user = found
-    reviews = list(session.exec(select(Review).where(Review.user_id == user.id)).all())
+    reviews = list(session.exec(select(Review).where(Review.user_id == user.id).order_by(Review.id)).all())
     params = fit(reviews, min_reviews=min_reviews)
     user.fsrs_parameters = params
     session.add(user)

@@ -87,3 +87,12 @@ def test_missing_package_is_a_clear_error(session: Session, monkeypatch: pytest.
     user = add_user(session, name="ken")
     with pytest.raises(optimizer.OptimizerError, match=r"interview\[optimizer\]"):
         optimizer.optimize_user(session, user)
+
+
+def test_the_fit_does_not_depend_on_the_order_of_the_reviews(session: Session) -> None:
+    """A query's row order is the database's choice (an index can change it): the fit is not."""
+    pytest.importorskip("fsrs_rs_python")
+    user = add_user(session, name="ada")
+    synthetic_history(session, user)
+    reviews = list(session.exec(select(Review).where(Review.user_id == user.id).order_by(Review.id)).all())
+    assert optimizer.fit(reviews) == optimizer.fit(list(reversed(reviews)))
