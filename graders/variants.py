@@ -151,7 +151,7 @@ def render(text: str, params: dict[str, Any], where: str = "prompt") -> str:
 def _parsed(text: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, str | None], ...]]:
     """A text's template (placeholders as slots, `{{name}}` escapes resolved), the literal
     parts between its slots and the placeholders in order. Every variant of a question fills
-    the same texts, and the two substitutions over each text were a tenth of a practice page."""
+    the same texts; the two substitutions over each text were a third of drawing a variant."""
     names: list[tuple[str, str | None]] = []
 
     def slot(match: re.Match[str]) -> str:

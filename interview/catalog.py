@@ -104,8 +104,8 @@ def get(session: Session, question_id: str, include_retired: bool = False) -> tu
     """A question's row and parsed spec.
 
     Every practice page and answer reads one; loading the ORM row (YAML text and all) cost
-    three times a lookup of its version, status and last update, which every edit, retirement
-    or restore changes. So rows are kept per process, detached (read-only to callers), and
+    more than twice a lookup of its version, status and last update (0.17 vs 0.07 ms), which
+    every edit, retirement or restore changes. So rows are kept per process, detached (read-only to callers), and
     reused while that stamp in the database matches: never stale, unlike the index's TTL."""
     stamp = session.connection().execute(_ROW_STAMP, {"qid": question_id}).first()
     if stamp is None or (stamp[1] != "active" and not include_retired):

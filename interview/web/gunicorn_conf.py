@@ -7,13 +7,14 @@ A page is CPU work under the GIL, so a process serves one request at a time best
 worker takes a connection from the shared listening queue only when it is free, so requests
 are served in arrival order by whichever worker frees first. Threaded workers (gthread) take
 connections as they come and keep them, so one process can hold a queue while the other idles:
-on two cores with 32 clients (bench/web.py, same run), gthread 2 x 4 gave the practice page a
+on two cores with 32 clients (bench/web.py, runs minutes apart), gthread 2 x 4 gave the practice page a
 p99 of 78-161 ms where 2 sync workers gave 45-80 ms at the same or better throughput, and 3 or
 4 sync workers did worse than 2 (more processes than cores to share them).
 
 The price: a code or SQL answer holds its worker while the sandbox runs it (a fraction of a
-second for most answers; at most its wall-clock limit, 2 s plus the per-test limit for each test). Where many
-learners submit code at the same moment, raise WEB_CONCURRENCY above the core count.
+second for most answers; at most its wall-clock limit, 2 s plus the per-test limit for each
+test). Where many learners submit code at the same moment, raise WEB_CONCURRENCY above the
+core count.
 """
 from __future__ import annotations
 
