@@ -89,8 +89,9 @@ def test_catalog_get_reuses_a_row_until_the_database_changes_it(engine: sa.Engin
         sync_bank(s, bundled_bank[:5])
     with Session(engine) as reader:
         first, _ = catalog.get(reader, qid)
+    with Session(engine) as reader:
         again, _ = catalog.get(reader, qid)
-        assert again is first  # reused: the stamp (version, status, updated_at) is unchanged
+        assert again is first  # reused by the next request: the stamp (version, status, updated_at) is unchanged
         mine = reader.get(Question, qid)
         assert mine is not first and mine in reader  # the caller's session keeps its own instance
         catalog.get(reader, qid)
