@@ -20,7 +20,10 @@ from interview.render import markdown_html
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
+# Counters live where RATELIMIT_STORAGE_URI says: in the process by default (one learner on
+# their own machine); a deployment with several worker processes points it at Redis
+# (INTERVIEW_RATELIMIT_STORAGE), or each worker would count only the attempts it served.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def _secret_key() -> str:
@@ -34,7 +37,8 @@ def _secret_key() -> str:
 
 
 def _from_environment() -> dict[str, Any]:
-    """Deployment settings: INTERVIEW_MULTI_USER, INTERVIEW_SECRET_KEY, INTERVIEW_SECURE_COOKIES."""
+    """Deployment settings: INTERVIEW_MULTI_USER, INTERVIEW_SECRET_KEY, INTERVIEW_SECURE_COOKIES,
+    INTERVIEW_RATELIMIT_STORAGE."""
     out: dict[str, Any] = {}
     if os.environ.get("INTERVIEW_MULTI_USER", "").lower() in ("1", "true", "yes"):
         out["MULTI_USER"] = True
@@ -42,6 +46,8 @@ def _from_environment() -> dict[str, Any]:
         out["SECRET_KEY"] = os.environ["INTERVIEW_SECRET_KEY"]
     if os.environ.get("INTERVIEW_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
         out["SESSION_COOKIE_SECURE"] = True
+    if os.environ.get("INTERVIEW_RATELIMIT_STORAGE"):
+        out["RATELIMIT_STORAGE_URI"] = os.environ["INTERVIEW_RATELIMIT_STORAGE"]
     return out
 
 
@@ -59,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        RATELIMIT_STORAGE_URI="memory://",
     )
     app.config.update(_from_environment())
     app.config.update(config or {})

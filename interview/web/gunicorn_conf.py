@@ -14,7 +14,8 @@ p99 of 78-161 ms where 2 sync workers gave 45-80 ms at the same or better throug
 The price: a code or SQL answer holds its worker while the sandbox runs it (a fraction of a
 second for most answers; at most its wall-clock limit, 2 s plus the per-test limit for each
 test). Where many learners submit code at the same moment, raise WEB_CONCURRENCY above the
-core count.
+core count. With more than one worker, set INTERVIEW_RATELIMIT_STORAGE (Redis) so that the
+sign-in limits count every worker's attempts together.
 """
 from __future__ import annotations
 
