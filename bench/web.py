@@ -5,11 +5,12 @@ starts the app under gunicorn on 127.0.0.1 with the deployment settings the READ
 (`interview/web/gunicorn_conf.py`: sync workers, one per core), and drives it with wrk
 (`web_load.lua`): one client per signed-in learner, each with its own connection (a sync
 worker closes it after each response, and wrk opens the next), for a bounded time per
-endpoint. The trivial endpoint and the practice page take turns, four times each in a full
-run, so that both meet the machine in the same state (this one's speed drifts by a quarter
-over minutes). `--worker-class gthread --threads 4` measures threaded workers instead. The trivial endpoint (`/healthz`) measured in the same run is the baseline: the aims
-are the practice page at no less than a third of its throughput and a p99 under 50 ms at 32
-concurrent clients. Needs wrk (Debian: `apt-get install wrk`).
+endpoint. `--worker-class gthread --threads 4` measures threaded workers instead. The trivial
+endpoint (`/healthz`) is the baseline, and it takes turns with the practice page (four rounds
+each in a full run) so that both meet the machine in the same state: this one's speed drifts
+by a quarter over minutes. The aims are the practice page at no less than a third of the
+trivial throughput and a p99 under 50 ms at 32 concurrent clients. Needs wrk (Debian:
+`apt-get install wrk`).
 
 Endpoints: `trivial` (/healthz), `practice` (the practice page reloaded: the learner's day plan
 is reused while nothing changed), `submit` (POST a numeric answer: grade, attempt, review) and

@@ -1,6 +1,7 @@
-"""Shared fixtures: a real SQLite file (migrated) and, where a server answers, real PostgreSQL.
+"""Shared fixtures: a real SQLite file (migrated) and, where a server answers, real PostgreSQL
+and Redis.
 
-Under CI=true the PostgreSQL tests must run: a missing server is an error there, not a skip.
+Under CI=true the PostgreSQL and Redis tests must run: a missing server is an error there, not a skip.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from interview import db
 
 PG_URL = os.environ.get("INTERVIEW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -73,6 +75,21 @@ def pg_url() -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def redis_server():  # type: ignore[no-untyped-def]
+    """A client of the Redis server on 127.0.0.1:6379 (REDIS_URL)."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI=true but {REDIS_URL} does not answer")
+        pytest.skip(f"no Redis server at {REDIS_URL}")
+    yield client
+    client.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -398,7 +398,7 @@ import re, sys
 import sqlalchemy as sa
 from interview.web import create_app
 app = create_app({"ENGINE": sa.create_engine(sys.argv[1]), "MULTI_USER": True, "SECRET_KEY": "test-secret",
-                  "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": sys.argv[2]})
+                  "RATELIMIT_STORAGE_URI": sys.argv[2], "RATELIMIT_KEY_PREFIX": sys.argv[3]})
 c = app.test_client()
 token = re.search(rb'name="csrf_token" value="([^"]+)"', c.get("/signin").data).group(1).decode()
 print(c.post("/signin", data={"csrf_token": token, "name": "alice", "password": "wrong"}).status_code)
@@ -406,42 +406,32 @@ print(c.post("/signin", data={"csrf_token": token, "name": "alice", "password": 
 
 
 def test_sign_in_limits_are_shared_by_worker_processes_through_redis(engine: sa.Engine, sqlite_url: str,
-                                                                       bundled_bank: list) -> None:
+                                                                       redis_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """INTERVIEW_RATELIMIT_STORAGE=redis://...: the counters live in Redis, so a second worker
     process refuses the attempt after the tenth that the first one served."""
-    import os
     import subprocess
     import sys
     import uuid
 
-    redis = pytest.importorskip("redis")
-    server = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2)
-    try:
-        server.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Redis is required under CI=true but 127.0.0.1:6379 does not answer")
-        pytest.skip("no Redis server on 127.0.0.1:6379")
+    from tests.conftest import REDIS_URL
+
     with Session(engine) as s:
         accounts.create_user(s, "alice", "alice password")
     prefix = f"interview-test-{uuid.uuid4().hex}"
-    os.environ["INTERVIEW_RATELIMIT_STORAGE"] = "redis://127.0.0.1:6379/0"
-    try:
-        first = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "test-secret",
-                            "RATELIMIT_KEY_PREFIX": prefix})  # the storage from the environment, as deployed
-    finally:
-        del os.environ["INTERVIEW_RATELIMIT_STORAGE"]
+    monkeypatch.setenv("INTERVIEW_RATELIMIT_STORAGE", REDIS_URL)  # the storage from the environment, as deployed
+    first = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "test-secret",
+                        "RATELIMIT_KEY_PREFIX": prefix})
     try:
         c = first.test_client()
         token = csrf_of(c.get("/signin").data)
         codes = [c.post("/signin", data={"csrf_token": token, "name": "alice", "password": "wrong"}).status_code
                  for _ in range(10)]
         assert codes == [401] * 10
-        assert server.keys(f"*{prefix}*"), "the counter is not in Redis"
-        second = subprocess.run([sys.executable, "-c", _SECOND_WORKER, sqlite_url, prefix],
+        assert redis_server.keys(f"*{prefix}*"), "the counter is not in Redis"
+        second = subprocess.run([sys.executable, "-c", _SECOND_WORKER, sqlite_url, REDIS_URL, prefix],
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 0, second.stderr
         assert second.stdout.split()[-1] == "429"  # another process saw the first one's ten attempts
     finally:
-        for key in server.keys(f"*{prefix}*"):
-            server.delete(key)
+        for key in redis_server.keys(f"*{prefix}*"):
+            redis_server.delete(key)
