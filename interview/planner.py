@@ -351,30 +351,56 @@ def _group(value: Any, n: int) -> int:
 def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: float,
                near: Forgetting | None = None) -> Forgetting:
     """The MAP (scale, decay, gamma) on the grid, each sample's stability times its factors;
-    with `near` (the previous round's curve), only its neighbours on the decay and gamma grid."""
+    with `near` (the previous round's curve), only its neighbours on the decay and gamma grid.
+
+    R = (1 + F t / (scale factors S ** gamma)) ** -decay = (1 + (F / scale) x) ** -decay with
+    x = t / (factors S ** gamma) computed once per gamma, so each grid point costs one log per
+    sample (and an exp and a log more for a lapse): a fit of 400 reviews took 36 ms with
+    log1p and expm1 over the same grid."""
     import numpy as np
 
-    log_scales = np.array(LOG_SCALES)
-    inv_scales = np.exp(-log_scales)[:, None]
-    best, best_lp = Forgetting(), -math.inf
-    t_ok, t_miss = t[ok], t[~ok]
-    ls_ok, ls_miss, lf_ok, lf_miss = log_s[ok], log_s[~ok], log_factor[ok], log_factor[~ok]
     decays, gammas = sorted({default_decay, *DECAYS}), list(GAMMAS)
     if near is not None:
         decays, gammas = _neighbours(decays, near.decay), _neighbours(gammas, near.gamma)
+    log_scales = np.array(LOG_SCALES)
+    g = np.array(gammas)
+    # (gamma, sample); the grid's logs in single precision (five times as fast as double here;
+    # the sums stay double)
+    x = (t[None, :] * np.exp(-(g[:, None] * log_s[None, :] + log_factor[None, :]))).astype(np.float32)
+    x_ok, x_miss = x[:, ok][:, None, :], x[:, ~ok][:, None, :]
+    # the prior of (gamma, scale); ties go to the first decay, then gamma, then scale on the grid
+    prior = -0.5 * ((log_scales[None, :] / PRIOR_SD[0]) ** 2 + ((g[:, None] - 1) / PRIOR_SD[1]) ** 2)
+    best, best_lp = Forgetting(), -math.inf
+    # one buffer per outcome, reused for every decay: a fresh array each time cost as much as the logs
+    ok_buf = np.empty((len(gammas), len(log_scales), x_ok.shape[2]), np.float32)
+    miss_buf = np.empty((len(gammas), len(log_scales), x_miss.shape[2]), np.float32)
+    ones_ok, ones_miss = np.ones(x_ok.shape[2], np.float32), np.ones(x_miss.shape[2], np.float32)
     for decay in decays:
-        factor = 0.9 ** (-1 / decay) - 1
-        for gamma in gammas:
-            # log R = -decay * log(1 + F t / (scale * factors * S ** gamma)), per scale x sample
-            log_r_ok = -decay * np.log1p(inv_scales * (factor * t_ok / np.exp(gamma * ls_ok + lf_ok)))
-            log_r_miss = -decay * np.log1p(inv_scales * (factor * t_miss / np.exp(gamma * ls_miss + lf_miss)))
-            lp = (np.maximum(log_r_ok, -20.7).sum(axis=1)
-                  + np.log(np.maximum(-np.expm1(np.minimum(log_r_miss, -1e-9)), 1e-9)).sum(axis=1))
-            lp -= 0.5 * ((log_scales / PRIOR_SD[0]) ** 2 + ((gamma - 1) / PRIOR_SD[1]) ** 2
-                         + (math.log(decay / default_decay) / PRIOR_SD[2]) ** 2)
-            i = int(np.argmax(lp))
-            if lp[i] > best_lp:
-                best, best_lp = Forgetting(math.exp(float(log_scales[i])), float(decay), float(gamma)), float(lp[i])
+        mult = ((0.9 ** (-1 / decay) - 1) * np.exp(-log_scales)).astype(np.float32)[None, :, None]  # F / scale
+        # a recall: log R = -decay log(1 + F x / scale), at least -20.7 (a recall the curve gives
+        # 1e-9 counts as that); the sums over samples by a matrix product
+        np.multiply(mult, x_ok, out=ok_buf)
+        ok_buf += 1
+        np.log(ok_buf, out=ok_buf)
+        np.minimum(ok_buf, np.float32(20.7 / decay), out=ok_buf)
+        lp = -decay * (ok_buf @ ones_ok).astype(np.float64)
+        # a lapse: log(1 - R), R at most 1 - 1e-7 and 1 - R at least 1e-9
+        np.multiply(mult, x_miss, out=miss_buf)
+        miss_buf += 1
+        np.log(miss_buf, out=miss_buf)
+        miss_buf *= np.float32(-decay)
+        np.minimum(miss_buf, np.float32(-1e-7), out=miss_buf)
+        np.exp(miss_buf, out=miss_buf)
+        np.subtract(np.float32(1), miss_buf, out=miss_buf)
+        np.maximum(miss_buf, np.float32(1e-9), out=miss_buf)
+        np.log(miss_buf, out=miss_buf)
+        lp += (miss_buf @ ones_miss).astype(np.float64)
+        lp += prior - 0.5 * (math.log(decay / default_decay) / PRIOR_SD[2]) ** 2
+        i = int(np.argmax(lp))
+        if lp.flat[i] > best_lp:
+            gi, si = divmod(i, len(log_scales))
+            best = Forgetting(math.exp(float(log_scales[si])), float(decay), float(g[gi]))
+            best_lp = float(lp.flat[i])
     return best
 
 
@@ -387,20 +413,26 @@ def _fit_groups(curve: Forgetting, log_s: Any, t: Any, ok: Any, group: Any, log_
                 sd: float) -> Any:
     """The MAP log stability factor of groups 1..n given the curve and each sample's other
     factors (the groups' samples are disjoint, so each is a one-dimensional search); index 0
-    and groups without samples: 0."""
+    and groups without samples: 0. Every group's grid is scored in one pass over the samples,
+    the sums per group by a product with the samples' group membership."""
     import numpy as np
 
     grid = np.array(LOG_GROUP_FACTORS)
-    factor = 0.9 ** (-1 / curve.decay) - 1
     out = np.zeros(n + 1)
-    for g in range(1, n + 1):
-        mine = group == g
-        if not mine.any():
-            continue
-        base = factor * t[mine] / (curve.scale * np.exp(curve.gamma * log_s[mine] + log_other[mine]))
-        r = np.clip((1 + np.exp(-grid)[:, None] * base) ** -curve.decay, 1e-9, 1 - 1e-9)
-        lp = np.where(ok[mine], np.log(r), np.log1p(-r)).sum(axis=1) - 0.5 * (grid / sd) ** 2
-        out[g] = float(grid[int(np.argmax(lp))])
+    mine = group > 0
+    if not mine.any():
+        return out
+    factor = 0.9 ** (-1 / curve.decay) - 1
+    base = factor * t[mine] / (curve.scale * np.exp(curve.gamma * log_s[mine] + log_other[mine]))
+    # log R per grid factor and sample, R within [1e-9, 1 - 1e-9]
+    log_r = np.clip(-curve.decay * np.log1p(np.exp(-grid)[:, None] * base), math.log(1e-9), math.log1p(-1e-9))
+    recalled = ok[mine]
+    log_lik = np.where(recalled, log_r, 0.0)
+    log_lik[:, ~recalled] = np.log(-np.expm1(log_r[:, ~recalled]))
+    members = (group[mine][:, None] == np.arange(1, n + 1)[None, :]).astype(float)  # (sample, group)
+    lp = log_lik @ members - 0.5 * (grid[:, None] / sd) ** 2  # (grid, group)
+    found = members.any(axis=0)
+    out[1:][found] = grid[np.argmax(lp, axis=0)][found]
     return out
 
 
