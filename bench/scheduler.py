@@ -180,15 +180,57 @@ class TruthFSRS:
         mem = scheduler.next_memory(MemoryState(2, None, s, d, at, last), rating, at, self.sched)
         return (mem.stability, mem.difficulty, at)
 
+    def stability_after(self, state: Any, rating: int, at: datetime) -> float:
+        """The stability `update` gives, from FSRS-6's formulas as `FSRSModel` writes them (the
+        same numbers to 1e-14, in a tenth of the time of fsrs.Scheduler.review_card, which
+        the oracle's valuations called 1,200 times a plan)."""
+        if state is None:
+            return max(self.model.w[rating - 1], 0.001)
+        s, d, last = state
+        return self.model.stability_after(s, d, (at - last).days, rating)
+
     def expected_after(self, state: Any, q: Q, now: datetime, target: datetime) -> float:
         days = max(0.0, (target - now).total_seconds() / 86400)
         p = self.learner.first_success(q) if state is None else self.recall(state, now)
         total = 0.0
         for rating, prob in rating_distribution(self.learner, p):
             if prob > 0:
-                new = self.update(state, q, rating, now)
-                total += prob * self.model.curve(new[0], days)
+                total += prob * self.model.curve(self.stability_after(state, rating, now), days)
         return total
+
+    def gains(self, states: list[Any], questions: list[Q], now: datetime, target: datetime) -> list[float]:
+        """expected_after(state, q, now, target) - recall(state, target) for many cards at once
+        (numpy; equal to 1e-12): the oracle's valuations were most of its run."""
+        import numpy as np
+
+        days = max(0.0, (target - now).total_seconds() / 86400)
+        out = np.zeros(len(states))
+        new = [i for i, st in enumerate(states) if st is None]
+        seen = [i for i, st in enumerate(states) if st is not None]
+        if new:
+            p = np.array([self.learner.first_success(questions[i]) for i in new])
+            for rating, prob in rating_distributions(self.learner, p):
+                out[new] += prob * self.model.curve(max(self.model.w[rating - 1], 0.001), days)
+        if seen:
+            s = np.array([states[i][0] for i in seen])
+            d = np.array([states[i][1] for i in seen])
+            since = [now - states[i][2] for i in seen]
+            p = (1 + self.model.factor * np.maximum([x.total_seconds() / 86400 for x in since], 0.0) / s) \
+                ** self.model.decay
+            elapsed = np.array([x.days for x in since])
+            after = np.zeros(len(seen))
+            for rating, prob in rating_distributions(self.learner, p):
+                new_s = self.model.stabilities_after(s, d, elapsed, rating)
+                after += prob * (1 + self.model.factor * days / new_s) ** self.model.decay
+            to_target = np.maximum([(target - states[i][2]).total_seconds() / 86400 for i in seen], 0.0)
+            out[seen] = after - (1 + self.model.factor * to_target / s) ** self.model.decay
+        return out.tolist()
+
+
+# the half-life truth's constants, shared by TruthHLR and the BOUND diagnostic's PosteriorModel
+HLR_FIRST_HIT = 2.5  # a first answer recalled multiplies h0 by this
+HLR_H0_HARDNESS, HLR_GROWTH_HARDNESS = 0.4, 0.3  # how a question's offset shortens h0 and slows growth
+HLR_MISS = 0.35  # a lapse keeps this share of h (at least h0 / 2)
 
 
 class TruthHLR:
@@ -204,17 +246,18 @@ class TruthHLR:
         return 2.0 ** (-max(0.0, (at - last).total_seconds() / 86400) / h)
 
     def _h0(self, q: Q) -> float:
-        return self.learner.h0 * math.exp(-0.4 * self.learner.offsets[q.index])
+        return self.learner.h0 * math.exp(-HLR_H0_HARDNESS * self.learner.offsets[q.index])
 
     def _after(self, state: Any, q: Q, success: bool, at: datetime) -> Any:
         h0 = self._h0(q)
         if state is None:
-            return (h0 * (2.5 if success else 1.0), at)
+            return (h0 * (HLR_FIRST_HIT if success else 1.0), at)
         h, _last = state
         p = self.recall(state, at)
         if success:
-            return (h * (1 + self.learner.growth * (1.1 - p) * math.exp(-0.3 * self.learner.offsets[q.index])), at)
-        return (max(h0 / 2, 0.35 * h), at)
+            return (h * (1 + self.learner.growth * (1.1 - p) * math.exp(-HLR_GROWTH_HARDNESS
+                                                                         * self.learner.offsets[q.index])), at)
+        return (max(h0 / 2, HLR_MISS * h), at)
 
     def update(self, state: Any, q: Q, rating: int, at: datetime) -> Any:
         return self._after(state, q, rating > 1, at)
@@ -225,13 +268,26 @@ class TruthHLR:
         return p * self.recall(hit, target) + (1 - p) * self.recall(miss, target)
 
 
+def rating_distributions(learner: Learner, p: Any) -> list[tuple[int, Any]]:
+    """`rating_distribution` for an array of recall probabilities."""
+    import numpy as np
+
+    fluent = p * (1 - P_PARTIAL) * (1 - P_HINT)
+    z = (0.5 / learner.speed - PACE_BASE - PACE_SLOPE * (1 - p)) / PACE_SD
+    quick = np.array([_phi(x) for x in np.atleast_1d(z).tolist()])
+    return [(1, 1 - p), (2, p * (P_PARTIAL + (1 - P_PARTIAL) * P_HINT)), (3, fluent * (1 - quick)), (4, fluent * quick)]
+
+
 def rating_distribution(learner: Learner, p: float) -> list[tuple[int, float]]:
     """The true distribution of the app's rating given recall probability p (see `answer`)."""
     p_fail_score = 1 - p
     hard = p * (P_PARTIAL + (1 - P_PARTIAL) * P_HINT)
     fluent = p * (1 - P_PARTIAL) * (1 - P_HINT)
-    quick = _phi((0.5 / learner.speed - 0.25 - 0.5 * (1 - p)) / 0.1)
+    quick = _phi((0.5 / learner.speed - PACE_BASE - PACE_SLOPE * (1 - p)) / PACE_SD)
     return [(1, p_fail_score), (2, hard), (3, fluent * (1 - quick)), (4, fluent * quick)]
+
+
+PACE_BASE, PACE_SLOPE, PACE_SD = 0.25, 0.5, 0.1  # a recalled answer's time: share of the limit, before speed
 
 
 def answer(learner: Learner, q: Q, p: float, rng: random.Random) -> tuple[Grade, float, bool]:
@@ -239,7 +295,7 @@ def answer(learner: Learner, q: Q, p: float, rng: random.Random) -> tuple[Grade,
     if rng.random() < p:
         score = 0.7 if rng.random() < P_PARTIAL else 1.0
         hint = rng.random() < P_HINT
-        frac = learner.speed * (0.25 + 0.5 * (1 - p) + rng.gauss(0, 0.1))
+        frac = learner.speed * (PACE_BASE + PACE_SLOPE * (1 - p) + rng.gauss(0, PACE_SD))
     else:
         score, hint = rng.uniform(0.0, 0.45), rng.random() < 0.3
         frac = learner.speed * (0.8 + rng.gauss(0, 0.15))
@@ -258,6 +314,84 @@ class OracleModel:
 
     def recall_after_review(self, c: Candidate, now: datetime, target: datetime) -> float:
         return self.truth.expected_after(c.truth, self.bank[c.question_id], now, target)
+
+    def gains(self, candidates: list[Candidate], now: datetime, target: datetime) -> list[float]:
+        if not hasattr(self.truth, "gains"):
+            return [planner.gain_on(c, now, target, self) for c in candidates]
+        return self.truth.gains([c.truth for c in candidates], [self.bank[c.question_id] for c in candidates],
+                                now, target)
+
+
+class PosteriorModel:
+    """The BOUND diagnostic's MemoryModel (hlr learners only): what a scheduler could do that
+    knew everything about this learner's memory except each card's own state -- the half-life
+    family, the learner's true parameters (growth, h0, first-sight prior, speed) and the spread
+    of their question offsets at each authored difficulty -- and inferred each card's offset
+    from its answers so far (recalled or not, and the time a recalled answer took) by Bayes'
+    rule on a grid, valuing a review by the recall averaged over that posterior. No scheduler
+    that learns from the answers can know more, so its share of the oracle bounds what the
+    aim "within 5% of the oracle" can ask of one. Candidate.truth carries the card's answers:
+    a tuple of (recalled, at, seconds / time limit)."""
+
+    GRID = tuple(x / 4 for x in range(-16, 17))  # offsets -4 .. 4
+
+    def __init__(self, learner: Learner, bank: dict[str, Q]) -> None:
+        import numpy as np
+
+        self.np, self.learner = np, learner
+        self.grid = np.array(self.GRID)
+        self.h0 = learner.h0 * np.exp(-HLR_H0_HARDNESS * self.grid)
+        self.slow = np.exp(-HLR_GROWTH_HARDNESS * self.grid)
+        self.first = 1 / (1 + np.exp(-(learner.prior - 0.8 * self.grid)))  # Learner.first_success per offset
+        self.prior: dict[int, Any] = {}
+        for level in range(1, 6):
+            offsets = [learner.offsets[q.index] for q in bank.values() if q.difficulty == level] or learner.offsets
+            mean, sd = statistics.fmean(offsets), max(statistics.pstdev(offsets), 0.25)
+            w = np.exp(-0.5 * ((self.grid - mean) / sd) ** 2)
+            self.prior[level] = w / w.sum()
+        self._cache: dict[tuple[str, int], tuple[Any, Any, Any]] = {}
+
+    def _state(self, c: Candidate) -> tuple[Any, Any, Any]:
+        """(posterior over the grid, h per grid offset or None, last answer) after the card's answers."""
+        answers = c.truth or ()
+        key = (c.question_id, len(answers))
+        if key not in self._cache:
+            np, speed = self.np, self.learner.speed
+            post, h, last = self.prior[c.difficulty], None, None
+            for recalled, at, frac in answers:
+                p = self.first if h is None else 2.0 ** (-max(0.0, (at - last).total_seconds() / 86400) / h)
+                if recalled:  # `answer`: a recalled answer's time says how fluent it was
+                    mu = speed * (PACE_BASE + PACE_SLOPE * (1 - p))
+                    post = post * p * np.exp(-0.5 * ((frac - mu) / (PACE_SD * speed)) ** 2)
+                else:
+                    post = post * (1 - p)
+                post = post / post.sum()
+                if h is None:
+                    h = self.h0 * (HLR_FIRST_HIT if recalled else 1.0)
+                elif recalled:
+                    h = h * (1 + self.learner.growth * (1.1 - p) * self.slow)
+                else:
+                    h = np.maximum(self.h0 / 2, HLR_MISS * h)
+                last = at
+            self._cache[key] = (post, h, last)
+        return self._cache[key]
+
+    def recall(self, c: Candidate, at: datetime) -> float:
+        post, h, last = self._state(c)
+        if h is None:
+            return 0.0
+        return float((post * 2.0 ** (-max(0.0, (at - last).total_seconds() / 86400) / h)).sum())
+
+    def recall_after_review(self, c: Candidate, now: datetime, target: datetime) -> float:
+        post, h, last = self._state(c)
+        days = max(0.0, (target - now).total_seconds() / 86400)
+        if h is None:
+            p, hit, miss = self.first, self.h0 * HLR_FIRST_HIT, self.h0
+        else:
+            p = 2.0 ** (-max(0.0, (now - last).total_seconds() / 86400) / h)
+            hit = h * (1 + self.learner.growth * (1.1 - p) * self.slow)
+            miss = self.np.maximum(self.h0 / 2, HLR_MISS * h)
+        return float((post * (p * 2.0 ** (-days / hit) + (1 - p) * 2.0 ** (-days / miss))).sum())
 
 
 # ---------------------------------------------------------------------------- SM-2 (Anki-style)
@@ -296,18 +430,24 @@ class Run:
 
 
 HYBRID = "ours>oracle"  # diagnostic: ours' plans until --oracle-from, the oracle's from that day on
+BOUND = "bound"  # diagnostic (hlr learners): the oracle's queue from PosteriorModel, see there
 
 
 def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int], new_per_day: int,
              replan_every: int = REPLAN_EVERY, oracle_from: int | None = None, valuations: bool = False) -> Run:
     """One learner under one policy; HYBRID (a diagnostic, not a policy the app could run)
-    plans as ours until day `oracle_from` and as the oracle from then on."""
+    plans as ours until day `oracle_from` and as the oracle from then on; BOUND (another, for
+    hlr learners) plans from `PosteriorModel`."""
     bank = make_bank()
     by_id = {q.id: q for q in bank}
     truth = TruthFSRS(learner) if learner.truth == "fsrs" else TruthHLR(learner)
     app = scheduler.make_scheduler()  # the app's FSRS, default parameters, 0.9
-    interview = (START + timedelta(days=horizon)).date() if policy in ("ours", "oracle", HYBRID) else None
+    interview = (START + timedelta(days=horizon)).date() if policy in ("ours", "oracle", HYBRID, BOUND) else None
     model = OracleModel(truth, by_id) if policy == "oracle" else FSRSModel()
+    if policy == BOUND:
+        if learner.truth != "hlr":
+            raise ValueError(f"{BOUND!r} is a diagnostic for hlr learners only")
+        model = PosteriorModel(learner, by_id)
     if policy == HYBRID:
         policy, oracle_model = "ours", OracleModel(truth, by_id)
     else:
@@ -315,6 +455,7 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
     memory: dict[str, MemoryState] = {}
     sm2: dict[str, Any] = {}
     true_state: dict[str, Any] = {}
+    observed: dict[str, tuple[tuple[bool, datetime, float], ...]] = {}  # BOUND: each card's answers
     answers: dict[str, int] = {}
     samples: list[tuple[str, float, float]] = []
     calibration: list[planner.Sample] = []
@@ -347,7 +488,8 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
             ratios = planner.kind_ratios(samples[-500:])
             cands = [Candidate(q.id, q.area, q.topic, q.difficulty,
                                planner.estimate_seconds(q.kind, q.time_limit, ratios),
-                               memory.get(q.id), true_state.get(q.id)) for q in bank]
+                               memory.get(q.id), observed.get(q.id) if policy == BOUND else true_state.get(q.id))
+                     for q in bank]
             now = clock + timedelta(seconds=spent)
             plan = planner.plan_day(cands, now=now, budget_seconds=MINUTES * 60 - spent,
                                     new_quota=new_per_day - introduced, interview_date=interview, model=model)
@@ -385,6 +527,7 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                     calibration.append(planner.Sample(before.stability, days, rating > 1, q.difficulty,
                                                       first_rating[q.id] if n == 1 else None))
                 true_state[q.id] = truth.update(state, q, rating, at)
+                observed[q.id] = observed.get(q.id, ()) + ((rating > 1, at, seconds / q.time_limit),)
                 memory[q.id] = scheduler.next_memory(memory.get(q.id) or MemoryState(), rating, at, app, interview)
                 if policy == "sm2":
                     sm2[q.id] = sm2_next(sm2.get(q.id), rating, at)
@@ -420,10 +563,12 @@ def ci95(values: list[float]) -> tuple[float, float, float]:
 
 
 def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int,
-            replan_every: int = REPLAN_EVERY, oracle_from: int | None = None) -> dict[str, Any]:
+            replan_every: int = REPLAN_EVERY, oracle_from: int | None = None, bound: bool = False) -> dict[str, Any]:
     """The table; with `oracle_from`, also the HYBRID diagnostic's rows (the days before it
-    are ours' plans: how much of the gap to the oracle do the days from it on hold?)."""
-    policies = POLICIES + ([HYBRID] if oracle_from is not None else [])
+    are ours' plans: how much of the gap to the oracle do the days from it on hold?); with
+    `bound`, the BOUND diagnostic's rows for the hlr learners (how close to the oracle can a
+    scheduler that infers each card's state from its answers come?)."""
+    policies = POLICIES + ([HYBRID] if oracle_from is not None else []) + ([BOUND] if bound else [])
     jobs = []
     for truth in ("fsrs", "hlr"):
         for seed in range(1, learners + 1):
@@ -431,6 +576,8 @@ def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int,
             for policy in ("sm2", "fsrs"):
                 jobs.append((seed, truth, policy, max(horizons), sorted(horizons), new_per_day, replan_every, None))
             for policy in policies[2:]:
+                if policy == BOUND and truth != "hlr":
+                    continue
                 for h in horizons:
                     jobs.append((seed, truth, policy, h, [h], new_per_day, replan_every, oracle_from))
     results: dict[tuple[str, str, int], list[Run]] = {}
@@ -444,6 +591,8 @@ def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int,
         for h in horizons:
             oracle = statistics.fmean(r.recall_at[h] for r in results[(truth, "oracle", h)])
             for policy in policies:
+                if (truth, policy, h) not in results:
+                    continue
                 runs = results[(truth, policy, h)]
                 mean, lo, hi = ci95([r.recall_at[h] for r in runs])
                 rows.append({"truth": truth, "horizon_days": h, "policy": policy, "recall_mean": round(mean, 4),
@@ -451,11 +600,12 @@ def run_all(learners: int, horizons: list[int], new_per_day: int, workers: int,
                              "vs_oracle": round(mean / oracle, 4),
                              "questions_seen": round(statistics.fmean(r.seen_at[h] for r in runs), 1),
                              "minutes_used": round(statistics.fmean(r.minutes_at[h] for r in runs), 1)})
-                if policy == HYBRID:  # paired with ours on the same learners (both lists are in seed order)
+                if policy in (HYBRID, BOUND):  # paired with ours on the same learners (both lists are in seed order)
                     diff = ci95([a.recall_at[h] - b.recall_at[h] for a, b in zip(runs, results[(truth, "ours", h)])])
                     rows[-1]["minus_ours_ci95"] = [round(x, 4) for x in diff]
     return {"learners_per_truth": learners, "bank": BANK_SIZE, "minutes_per_day": MINUTES,
-            "new_per_day": new_per_day, "replan_every": replan_every, "oracle_from": oracle_from, "rows": rows}
+            "new_per_day": new_per_day, "replan_every": replan_every, "oracle_from": oracle_from, "bound": bound,
+            "rows": rows}
 
 
 def trace(seed: int, horizon: int, new_per_day: int, replan_every: int = REPLAN_EVERY) -> str:
@@ -479,6 +629,10 @@ def trace(seed: int, horizon: int, new_per_day: int, replan_every: int = REPLAN_
     return "\n".join(lines)
 
 
+def _diagnostic_label(policy: str, out: dict[str, Any]) -> str:
+    return "posterior per card" if policy == BOUND else f"oracle from day {out['oracle_from']}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--learners", type=int, default=24, help="simulated learners per ground truth")
@@ -490,6 +644,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the table as one JSON object")
     ap.add_argument("--oracle-from", type=int, default=None, metavar="DAY",
                     help=f"diagnostic: add {HYBRID!r}, ours' plans until DAY and the oracle's from then on")
+    ap.add_argument("--bound", action="store_true",
+                    help=f"diagnostic: add {BOUND!r} for the hlr learners, the oracle's queue from a posterior "
+                         "over each card's state given its answers (see PosteriorModel)")
     ap.add_argument("--trace", type=int, default=None, metavar="SEED",
                     help="print learner SEED's days (new, reviews, minutes) under ours and the oracle, then stop")
     args = ap.parse_args(argv)
@@ -498,7 +655,8 @@ def main(argv: list[str] | None = None) -> int:
         print(trace(args.trace, horizons[0], args.new_per_day, args.replan_every))
         return 0
     t0 = time.perf_counter()
-    out = run_all(args.learners, horizons, args.new_per_day, args.workers, args.replan_every, args.oracle_from)
+    out = run_all(args.learners, horizons, args.new_per_day, args.workers, args.replan_every, args.oracle_from,
+                  args.bound)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     if args.json:
         print(json.dumps(out))
@@ -513,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
         paired = r.get("minus_ours_ci95")
         print(f"{r['truth']:6} {r['horizon_days']:>3}  {r['policy']:11} {r['recall_mean']:7.3f}  "
               f"[{lo:.3f}, {hi:.3f}]  {r['vs_oracle']:7.3f} {r['questions_seen']:6.1f} {r['minutes_used']:8.1f}"
-              + (f"  (oracle from day {out['oracle_from']}: {paired[0]:+.3f} [{paired[1]:+.3f}, {paired[2]:+.3f}]"
+              + (f"  ({_diagnostic_label(r['policy'], out)}: {paired[0]:+.3f} [{paired[1]:+.3f}, {paired[2]:+.3f}]"
                  f" vs ours, paired)" if paired else ""))
     print(f"({out['seconds']} s)")
     return 0
