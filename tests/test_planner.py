@@ -302,6 +302,35 @@ def test_learner_model_update_uses_their_recall() -> None:
     assert fast.stability_after(s_eff, 5.0, 6, 3, fast.recall(c, T0)) > fast.stability_after(s_eff, 5.0, 6, 3)
 
 
+def test_batched_gains_equal_gain_on_for_every_kind_of_card() -> None:
+    """plan_day values a whole plan with FSRSModel.gains; it must give gain_on's numbers: new
+    questions, cards reviewed hours ago (FSRS's same-day update), days ago, long faded, and a
+    card whose memory lacks a stability (valued one by one)."""
+    import math
+    import random
+
+    rng = random.Random(5)
+    target = T0 + timedelta(days=21)
+    for trial in range(20):
+        forgetting = planner.Forgetting(math.exp(rng.uniform(-2, 1)), rng.choice([0.2, 0.6, 4.0, 16.0]),
+                                        rng.choice([0.8, 1.0, 1.3]),
+                                        tuple(math.exp(rng.gauss(0, 0.5)) for _ in range(5)),
+                                        tuple(math.exp(rng.gauss(0, 0.5)) for _ in range(4)))
+        model = FSRSModel(forgetting=forgetting)
+        cands = [Candidate("odd", "a", "t", 3, 60.0, MemoryState(2, None, None, 5.0, T0, T0 - timedelta(days=2)))]
+        for i in range(100):
+            if i % 3 == 0:
+                cands.append(Candidate(f"q{i}", "a", "t", rng.randint(1, 5), 60.0))
+            else:
+                last = T0 - timedelta(hours=rng.choice([rng.uniform(1, 23), rng.uniform(24, 24 * 60)]))
+                cands.append(Candidate(f"q{i}", "a", "t", rng.randint(1, 5), 60.0,
+                                       MemoryState(2, None, math.exp(rng.uniform(-3, 4)), rng.uniform(1, 10), T0, last)))
+        batched = model.gains(cands, T0, target)
+        one_by_one = [planner.gain_on(c, T0, target, model) for c in cands]
+        assert batched == pytest.approx(one_by_one, rel=1e-12, abs=1e-15)
+        assert max(batched) > 0.01  # the cards are worth something, so the comparison tells
+
+
 def test_daily_queue_builds_the_learner_model_from_their_reviews(session: Session) -> None:
     """Interview mode: the forgetting curve and rating mix come from the learner's own history."""
     bank(session, 12)

@@ -1,4 +1,5 @@
-"""bench/scheduler.py's diagnostics: the per-day record and the ours-then-oracle hybrid."""
+"""bench/scheduler.py: its diagnostics (the per-day record, the ours-then-oracle hybrid, the
+posterior bound) and the oracle's batched valuations."""
 from __future__ import annotations
 
 import importlib.util
@@ -52,3 +53,69 @@ def test_the_trace_lists_every_day_for_both_truths(bench: ModuleType) -> None:
     out = bench.trace(4, HORIZON, 20).splitlines()
     assert [line.split(",")[0] for line in out if "learner" in line] == ["fsrs learner 4", "hlr learner 4"]
     assert sum(1 for line in out if line.split() and line.split()[0].isdigit()) == 2 * HORIZON
+
+
+def test_the_oracles_batched_valuations_equal_its_one_by_one(bench: ModuleType) -> None:
+    import random
+    from datetime import timedelta
+
+    from interview import planner
+    from interview.scheduler import MemoryState
+
+    now = bench.START + timedelta(days=5, hours=9)
+    target = bench.START + timedelta(days=30)
+    questions = bench.make_bank()[:150]
+    for truth_name in ("fsrs", "hlr"):
+        learner = bench.make_learner(3, truth_name)
+        truth = bench.TruthFSRS(learner) if truth_name == "fsrs" else bench.TruthHLR(learner)
+        oracle = bench.OracleModel(truth, {q.id: q for q in questions})
+        rng = random.Random(2)
+        cands = []
+        for q in questions:
+            last = now - timedelta(hours=rng.uniform(1, 200))
+            state = None
+            if rng.random() < 0.7:
+                s = 2.0 ** rng.uniform(-3, 5)
+                state = (s, rng.uniform(1, 10), last) if truth_name == "fsrs" else (s, last)
+            memory = MemoryState(2, None, 1.0, 5.0, now, last) if state else None
+            cands.append(planner.Candidate(q.id, q.area, q.topic, q.difficulty, 60.0, memory, state))
+        batched = oracle.gains(cands, now, target)
+        assert batched == pytest.approx([planner.gain_on(c, now, target, oracle) for c in cands], rel=1e-12, abs=1e-15)
+
+
+def test_the_posterior_bound_learns_each_cards_offset_from_its_answers(bench: ModuleType) -> None:
+    """PosteriorModel narrows a card's offset with its answers, towards the truth: after many
+    answers its recall matches the true memory's; and as a policy it plans for hlr learners only."""
+    from datetime import timedelta
+
+    import numpy as np
+
+    from interview import planner
+
+    learner = bench.make_learner(5, "hlr")
+    bank = bench.make_bank()
+    truth = bench.TruthHLR(learner)
+    model = bench.PosteriorModel(learner, {q.id: q for q in bank})
+    for q in (min(bank, key=lambda q: learner.offsets[q.index]), max(bank, key=lambda q: learner.offsets[q.index])):
+        rng = np.random.default_rng(q.index)
+        state, answers, at = None, (), bench.START
+        spreads = []
+        for k in range(12):
+            p = learner.first_success(q) if state is None else truth.recall(state, at)
+            recalled = bool(rng.random() < p)
+            frac = learner.speed * (bench.PACE_BASE + bench.PACE_SLOPE * (1 - p) + rng.normal(0, bench.PACE_SD))
+            answers += ((recalled, at, frac),)
+            state = truth.update(state, q, 3 if recalled else 1, at)
+            post, _h, _last = model._state(planner.Candidate(q.id, q.area, q.topic, q.difficulty, 60.0, None, answers))
+            mean = float((post * model.grid).sum())
+            spreads.append(float(np.sqrt((post * (model.grid - mean) ** 2).sum())))
+            at += timedelta(days=1)
+        assert spreads[-1] < spreads[0]
+        true_offset, prior_mean = learner.offsets[q.index], float((model.prior[q.difficulty] * model.grid).sum())
+        assert abs(mean - true_offset) < abs(prior_mean - true_offset) - 0.5
+        c = planner.Candidate(q.id, q.area, q.topic, q.difficulty, 60.0, None, answers)
+        assert model.recall(c, at) == pytest.approx(truth.recall(state, at), abs=0.15)
+    with pytest.raises(ValueError, match="hlr"):
+        bench.simulate(bench.make_learner(5, "fsrs"), bench.BOUND, HORIZON, [HORIZON], 20)
+    run = bench.simulate(learner, bench.BOUND, HORIZON, [HORIZON], 20)
+    assert run.seen_at[HORIZON] > 0 and 0 < run.recall_at[HORIZON] < 1
