@@ -428,35 +428,41 @@ def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: floa
 
     R = (1 + F t / (scale factors S ** gamma)) ** -decay = (1 + (F / scale) x) ** -decay with
     x = t / (factors S ** gamma) computed once per gamma, so each grid point costs one log per
-    sample (and an exp and a log more for a lapse): a fit of 400 reviews took 36 ms with
-    log1p and expm1 over the same grid."""
+    sample (and an exp and a log more for a lapse). For a given decay and gamma the log
+    posterior is concave in log scale (log R and log(1 - R) are, and so is the prior), so
+    the scales are searched coarse to fine: every other one, then the two beside the best
+    of those, where the best of all must be. A fit of 400 reviews took 36 ms with log1p and
+    expm1 over every point of the same grid, 13 ms without the coarse-to-fine step."""
     import numpy as np
 
     decays, gammas = sorted({default_decay, *DECAYS}), list(GAMMAS)
     if near is not None:
         decays, gammas = _neighbours(decays, near.decay), _neighbours(gammas, near.gamma)
     log_scales = np.array(LOG_SCALES)
+    n_scales = len(log_scales)
     g = np.array(gammas)
     # (gamma, sample); the grid's logs in single precision (five times as fast as double here;
     # the sums stay double)
     x = (t[None, :] * np.exp(-(g[:, None] * log_s[None, :] + log_factor[None, :]))).astype(np.float32)
     x_ok, x_miss = x[:, ok][:, None, :], x[:, ~ok][:, None, :]
+    ones_ok, ones_miss = np.ones(x_ok.shape[2], np.float32), np.ones(x_miss.shape[2], np.float32)
     # the prior of (gamma, scale); ties go to the first decay, then gamma, then scale on the grid
     prior = -0.5 * ((log_scales[None, :] / PRIOR_SD[0]) ** 2 + ((g[:, None] - 1) / PRIOR_SD[1]) ** 2)
-    best, best_lp = Forgetting(), -math.inf
-    # one buffer per outcome, reused for every decay: a fresh array each time cost as much as the logs
-    ok_buf = np.empty((len(gammas), len(log_scales), x_ok.shape[2]), np.float32)
-    miss_buf = np.empty((len(gammas), len(log_scales), x_miss.shape[2]), np.float32)
-    ones_ok, ones_miss = np.ones(x_ok.shape[2], np.float32), np.ones(x_miss.shape[2], np.float32)
-    for decay in decays:
-        mult = ((0.9 ** (-1 / decay) - 1) * np.exp(-log_scales)).astype(np.float32)[None, :, None]  # F / scale
+    coarse = np.arange(0, n_scales, 2)
+    buffers: dict[tuple[int, int], Any] = {}  # reused for every decay: fresh arrays cost as much as the logs
+
+    def log_lik(decay: float, mult: Any) -> Any:
+        """Log likelihood per (gamma, scale) for F / scale = mult (gamma or 1, scales, 1)."""
+        k = mult.shape[1]
+        ok_buf = buffers.setdefault((k, 0), np.empty((len(gammas), k, x_ok.shape[2]), np.float32))
+        miss_buf = buffers.setdefault((k, 1), np.empty((len(gammas), k, x_miss.shape[2]), np.float32))
         # a recall: log R = -decay log(1 + F x / scale), at least -20.7 (a recall the curve gives
         # 1e-9 counts as that); the sums over samples by a matrix product
         np.multiply(mult, x_ok, out=ok_buf)
         ok_buf += 1
         np.log(ok_buf, out=ok_buf)
         np.minimum(ok_buf, np.float32(20.7 / decay), out=ok_buf)
-        lp = -decay * (ok_buf @ ones_ok).astype(np.float64)
+        out = -decay * (ok_buf @ ones_ok).astype(np.float64)
         # a lapse: log(1 - R), R at most 1 - 1e-7 and 1 - R at least 1e-9
         np.multiply(mult, x_miss, out=miss_buf)
         miss_buf += 1
@@ -467,11 +473,21 @@ def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: floa
         np.subtract(np.float32(1), miss_buf, out=miss_buf)
         np.maximum(miss_buf, np.float32(1e-9), out=miss_buf)
         np.log(miss_buf, out=miss_buf)
-        lp += (miss_buf @ ones_miss).astype(np.float64)
-        lp += prior - 0.5 * (math.log(decay / default_decay) / PRIOR_SD[2]) ** 2
+        return out + (miss_buf @ ones_miss).astype(np.float64)
+
+    rows = np.arange(len(gammas))[:, None]
+    best, best_lp = Forgetting(), -math.inf
+    for decay in decays:
+        f_over_scale = (0.9 ** (-1 / decay) - 1) * np.exp(-log_scales)
+        lp = np.full((len(gammas), n_scales), -np.inf)
+        lp[:, coarse] = log_lik(decay, f_over_scale[coarse].astype(np.float32)[None, :, None]) + prior[:, coarse]
+        top = coarse[np.argmax(lp[:, coarse], axis=1)]  # per gamma
+        beside = np.stack([np.maximum(top - 1, 0), np.minimum(top + 1, n_scales - 1)], axis=1)  # (gamma, 2)
+        lp[rows, beside] = log_lik(decay, f_over_scale[beside].astype(np.float32)[:, :, None]) + prior[rows, beside]
+        lp -= 0.5 * (math.log(decay / default_decay) / PRIOR_SD[2]) ** 2
         i = int(np.argmax(lp))
         if lp.flat[i] > best_lp:
-            gi, si = divmod(i, len(log_scales))
+            gi, si = divmod(i, n_scales)
             best = Forgetting(math.exp(float(log_scales[si])), float(decay), float(g[gi]))
             best_lp = float(lp.flat[i])
     return best
