@@ -486,9 +486,9 @@ def simulate(learner: Learner, policy: str, horizon: int, checkpoints: list[int]
                 model = planner.learner_model(DEFAULT_PARAMETERS, window, first_ratings[-planner.CALIBRATION_REVIEWS:],
                                               review_ratings[-planner.CALIBRATION_REVIEWS:], fitted[1])
             ratios = planner.kind_ratios(samples[-500:])
+            truths = observed if policy == BOUND else true_state
             cands = [Candidate(q.id, q.area, q.topic, q.difficulty,
-                               planner.estimate_seconds(q.kind, q.time_limit, ratios),
-                               memory.get(q.id), observed.get(q.id) if policy == BOUND else true_state.get(q.id))
+                               planner.estimate_seconds(q.kind, q.time_limit, ratios), memory.get(q.id), truths.get(q.id))
                      for q in bank]
             now = clock + timedelta(seconds=spent)
             plan = planner.plan_day(cands, now=now, budget_seconds=MINUTES * 60 - spent,

@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, NamedTuple, Optional, Protocol, Sequence
@@ -396,8 +397,8 @@ def fit_forgetting(samples: Iterable[Sequence[Any]],
     log_s = np.log(np.array([d.stability for d in data]))
     t = np.array([d.days for d in data])
     ok = np.array([bool(d.recalled) for d in data])
-    level = np.array([_group(d.difficulty, LEVELS) for d in data])  # 0 = unknown
-    first = np.array([_group(d.first_rating, 4) for d in data])  # 0 = not a second answer
+    level = _groups([d.difficulty for d in data], LEVELS)  # 0 = unknown
+    first = _groups([d.first_rating for d in data], 4)  # 0 = not a second answer
     log_levels, log_firsts = np.zeros(LEVELS + 1), np.zeros(5)  # index 0: no factor
     curve = _fit_curve(log_s, t, ok, np.zeros(len(data)), float(default_decay))
     if not level.any() and not first.any():
@@ -410,6 +411,14 @@ def fit_forgetting(samples: Iterable[Sequence[Any]],
     return Forgetting(curve.scale, curve.decay, curve.gamma,
                       tuple(math.exp(x) for x in log_levels[1:]) if level.any() else (),
                       tuple(math.exp(x) for x in log_firsts[1:]) if first.any() else ())
+
+
+def _groups(values: list[Any], n: int) -> Any:
+    """`_group` of each value, as a numpy array (each distinct value is read once)."""
+    import numpy as np
+
+    index = {v: _group(v, n) for v in set(values)}
+    return np.array([index[v] for v in values], dtype=int)
 
 
 def _group(value: Any, n: int) -> int:
@@ -536,6 +545,16 @@ def _rating_level(r: Any) -> tuple[int, int]:
     return int(r), 0
 
 
+def _tally(ratings: Iterable[Any]) -> "Counter[tuple[int, int]]":
+    """How many of each (rating, authored difficulty level or 0) (see `_rating_level`); each
+    distinct item is read once (the planner tallies 400 of them at every plan)."""
+    items = Counter(tuple(r) if isinstance(r, list) else r for r in ratings)
+    out: Counter[tuple[int, int]] = Counter()
+    for item, n in items.items():
+        out[_rating_level(item)] += n
+    return out
+
+
 def rating_mix(first_ratings: Iterable[Any], review_ratings: Iterable[int],
                weight: float | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The learner's rating frequencies: (p(Again..Easy) on first sight, p(Hard|Good|Easy) given
@@ -544,14 +563,13 @@ def rating_mix(first_ratings: Iterable[Any], review_ratings: Iterable[int],
     rating may be a (rating, authored difficulty) pair."""
     weight = RATING_PRIOR_WEIGHT if weight is None else weight
     first = [weight * p for p in FIRST_RATING]
-    for item in first_ratings:
-        r, _lv = _rating_level(item)
+    for (r, _lv), n in _tally(first_ratings).items():
         if 1 <= r <= 4:
-            first[r - 1] += 1
+            first[r - 1] += n
     split = [weight * p for p in REVIEW_SPLIT]
-    for r in review_ratings:
-        if 2 <= int(r) <= 4:
-            split[int(r) - 2] += 1
+    for (r, _lv), n in _tally(review_ratings).items():
+        if 2 <= r <= 4:
+            split[r - 2] += n
     return tuple(x / sum(first) for x in first), tuple(x / sum(split) for x in split)
 
 
@@ -562,10 +580,9 @@ def first_rating_by_level(first_ratings: Iterable[Any], overall: Sequence[float]
     shrunk towards FIRST_RATING) by `weight` pseudo-counts -- a harder level is failed more
     often at first sight, and a level with few answers stays near the learner's average."""
     counts = {lv: [weight * p for p in overall] for lv in range(1, LEVELS + 1)}
-    for item in first_ratings:
-        r, lv = _rating_level(item)
+    for (r, lv), n in _tally(first_ratings).items():
         if lv and 1 <= r <= 4:
-            counts[lv][r - 1] += 1
+            counts[lv][r - 1] += n
     return {lv: tuple(x / sum(c) for x in c) for lv, c in counts.items()}
 
 
@@ -650,17 +667,10 @@ def new_order(candidates: Iterable[Candidate]) -> list[Candidate]:
 
 
 def _round_robin(queues: list[list[Any]]) -> list[Any]:
+    """The first of every queue, then the second of every queue that has one, and so on."""
     out: list[Any] = []
-    queues = [list(q) for q in queues if q]
-    i = 0
-    while queues:
-        out.append(queues[i].pop(0))
-        if not queues[i]:
-            queues.pop(i)
-        else:
-            i += 1
-        if queues:
-            i %= len(queues)
+    for depth in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[depth] for q in queues if depth < len(q))
     return out
 
 
@@ -682,12 +692,17 @@ def plan_day(candidates: Sequence[Candidate], *, now: datetime, budget_seconds: 
     now = utc(now)
     model = model or FSRSModel()
     today = now.date()
-    pool = [c for c in candidates
-            if c.is_new or c.memory is None or c.memory.last_review is None or c.memory.last_review.date() < today]
-    seen = [c for c in pool if not c.is_new]
-    due = {c.question_id for c in seen if c.memory is not None and c.memory.due is not None
-           and c.memory.due.date() <= today}
-    fresh = new_order(c for c in pool if c.is_new)
+    seen: list[Candidate] = []
+    new: list[Candidate] = []
+    for c in candidates:
+        last = c.memory.last_review if c.memory is not None else None
+        if last is None:  # Candidate.is_new
+            new.append(c)
+        elif last.date() < today:  # a card answered today waits for tomorrow
+            seen.append(c)
+    due = {c.question_id for c in seen if c.memory.due is not None  # type: ignore[union-attr]
+           and c.memory.due.date() <= today}  # type: ignore[union-attr]
+    fresh = new_order(new)
     new_rank = {c.question_id: i for i, c in enumerate(fresh)}
     budget = max(0.0, float(budget_seconds))
     quota = max(0, int(new_quota))
