@@ -12,9 +12,11 @@ reviews with the new parameters (the reviews are not touched), and from then on
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timezone
 from typing import Any, Sequence
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from interview import scheduler
@@ -81,6 +83,34 @@ def fit(reviews: Sequence[Review], min_reviews: int = MIN_REVIEWS) -> list[float
     if _LOW is not None and _HIGH is not None:
         params = [min(max(p, lo), hi) for p, lo, hi in zip(params, _LOW, _HIGH)]
     return params
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the settings page tells a learner about their memory parameters."""
+
+    reviews: int  # in their history
+    needed: int  # before a fit is allowed (MIN_REVIEWS)
+    personal: bool  # the scheduler uses parameters fitted to them
+    available: bool  # the optimiser is installed
+    install_hint: str = "pip install 'interview[optimizer]'"
+
+    @property
+    def can_fit(self) -> bool:
+        return self.available and self.reviews >= self.needed
+
+
+def status(session: Session, user: User, min_reviews: int = MIN_REVIEWS) -> Status:
+    """The learner's review count against the minimum, whether personal parameters are in use
+    and whether the optimiser is installed (it is an optional extra)."""
+    count = session.exec(select(sa.func.count()).select_from(Review).where(Review.user_id == user.id)).one()
+    try:
+        _backend()
+    except OptimizerError:
+        available = False
+    else:
+        available = True
+    return Status(int(count), min_reviews, bool(user.fsrs_parameters), available)
 
 
 def optimize_user(session: Session, user_name_or_user: str | User, *,

@@ -265,6 +265,53 @@ def test_dashboard_and_account_pages(app: Flask) -> None:
     assert c.get("/practice/").status_code == 302
 
 
+def test_a_learner_fits_personal_memory_parameters_from_the_settings_page(app: Flask, engine: sa.Engine,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below the FSRS authors' 400 reviews the page says how many they have and the fit is
+    refused with the reason; with a history the fit stores parameters that the scheduler then
+    uses; a tampered form (no CSRF token) is refused; a server without the optimiser says what
+    to install; fits are limited per learner."""
+    from interview import optimizer, scheduler
+    from tests.test_optimizer import synthetic_history
+
+    c = app.test_client()
+    sign_in(c, "alice", "alice password")
+    page = c.get("/account")
+    assert b"Memory parameters" in page.data and b"you have 0)" in page.data
+    assert b"/account/optimize" not in page.data
+    early = c.post("/account/optimize", data={"csrf_token": csrf_of(page.data)})
+    assert early.status_code == 400 and b"need at least 400" in early.data
+    with Session(engine) as s:
+        alice = s.exec(select(User).where(User.name == "alice")).one()
+        reviews = synthetic_history(s, alice, cards=60)
+    assert reviews >= 400
+    page = c.get("/account")
+    assert f"you have {reviews})".encode() in page.data and b"Fit my memory parameters" in page.data
+    assert c.post("/account/optimize", data={}).status_code == 400  # no CSRF token
+    with Session(engine) as s:
+        assert s.exec(select(User).where(User.name == "alice")).one().fsrs_parameters is None
+    done = c.post("/account/optimize", data={"csrf_token": csrf_of(page.data)}, follow_redirects=True)
+    assert done.status_code == 200 and f"fitted to your {reviews} reviews".encode() in done.data
+    assert b"fitted to your own reviews" in done.data and b"Refit my memory parameters" in done.data
+    with Session(engine) as s:
+        alice = s.exec(select(User).where(User.name == "alice")).one()
+        assert alice.fsrs_parameters and len(alice.fsrs_parameters) == 21
+        assert list(alice.fsrs_parameters) != list(scheduler.DEFAULT_PARAMETERS)
+        assert tuple(scheduler.make_scheduler(alice).parameters) == pytest.approx(alice.fsrs_parameters)
+    codes = [c.post("/account/optimize", data={"csrf_token": csrf_of(page.data)}).status_code for _ in range(4)]
+    assert codes == [302, 302, 302, 429]  # five attempts an hour, the refused early one among them
+    other = app.test_client()
+    sign_in(other, "bob", "bob's password")  # the limit is alice's, not the address's
+    assert other.post("/account/optimize", data={"csrf_token": csrf_of(other.get("/account").data)}).status_code == 400
+
+    def missing() -> None:
+        raise optimizer.OptimizerError("the optimiser is an optional extra: pip install 'interview[optimizer]'")
+
+    monkeypatch.setattr(optimizer, "_backend", missing)
+    page = other.get("/account")
+    assert b"interview[optimizer]" in page.data and b"/account/optimize" not in page.data
+
+
 def test_learner_text_is_escaped_everywhere(app: Flask, engine: sa.Engine) -> None:
     c = app.test_client()
     sign_in(c, "alice", "alice password")

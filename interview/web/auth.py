@@ -57,6 +57,12 @@ def _safe_next(target: str | None) -> str:
 
 # Per client address, for sign-in guesses and for new accounts (sign-up, import).
 ACCOUNT_CREATION_LIMIT = "10 per minute; 50 per hour"
+# Per learner: a fit costs a fraction of a second of CPU; the FSRS authors suggest refitting monthly.
+OPTIMIZE_LIMIT = "5 per hour"
+
+
+def _user_key() -> str:
+    return f"user:{g.user.id}"
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -122,7 +128,28 @@ def account() -> Any:
         else:
             flash("Settings saved.")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", error=error, areas=AREAS, topics=TOPICS), (400 if error else 200)
+    from interview import optimizer
+
+    return render_template("auth/account.html", error=error, areas=AREAS, topics=TOPICS,
+                           memory=optimizer.status(get_session(), g.user)), (400 if error else 200)
+
+
+@bp.post("/account/optimize")
+@login_required
+@limiter.limit(OPTIMIZE_LIMIT, key_func=_user_key)
+def optimize() -> Any:
+    """Fit personal FSRS parameters to the learner's own reviews (a fraction of a second for
+    thousands of reviews, so in the request)."""
+    from interview import optimizer
+
+    session_ = get_session()
+    try:
+        optimizer.optimize_user(session_, g.user)
+    except optimizer.OptimizerError as exc:
+        abort(400, f"Could not fit your memory parameters: {exc}.")
+    flash(f"Memory parameters fitted to your {optimizer.status(session_, g.user).reviews} reviews: "
+          "the scheduler uses them from now on.")
+    return redirect(url_for("auth.account"))
 
 
 @bp.get("/account/export")
