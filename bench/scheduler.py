@@ -64,8 +64,8 @@ what the answers can tell about each card falls about 5% short of the oracle by 
 aim "within 5% of the oracle" asks a scheduler that must also learn the family and the
 parameters from the answers to match one that is handed them.
 
-The run takes about 90 s on this repository's 2-core machine (--bound: about 130 s), one
-process per core.
+The run takes 80-100 s on this repository's 2-core machine as its speed drifts (--bound:
+about 115 s), one process per core.
 """
 from __future__ import annotations
 
