@@ -119,3 +119,12 @@ def test_the_posterior_bound_learns_each_cards_offset_from_its_answers(bench: Mo
         bench.simulate(bench.make_learner(5, "fsrs"), bench.BOUND, HORIZON, [HORIZON], 20)
     run = bench.simulate(learner, bench.BOUND, HORIZON, [HORIZON], 20)
     assert run.seen_at[HORIZON] > 0 and 0 < run.recall_at[HORIZON] < 1
+
+
+def test_the_table_has_bound_rows_for_the_hlr_learners_only(bench: ModuleType) -> None:
+    out = bench.run_all(2, [HORIZON], 20, workers=2, bound=True)
+    bound_rows = [r for r in out["rows"] if r["policy"] == bench.BOUND]
+    assert out["bound"] is True and [r["truth"] for r in bound_rows] == ["hlr"]
+    lo, hi = bound_rows[0]["minus_ours_ci95"][1:]
+    assert lo <= bound_rows[0]["minus_ours_ci95"][0] <= hi  # paired with ours on the same learners
+    assert not any(r["policy"] == bench.BOUND for r in bench.run_all(1, [HORIZON], 20, workers=1)["rows"])
