@@ -227,7 +227,7 @@ class TruthFSRS:
         seen = [i for i, st in enumerate(states) if st is not None]
         if new:
             p = np.array([self.learner.first_success(questions[i]) for i in new])
-            for rating, prob in rating_distributions(self.learner, p):
+            for rating, prob in rating_distribution(self.learner, p):
                 out[new] += prob * self.model.curve(max(self.model.w[rating - 1], 0.001), days)
         if seen:
             s = np.array([states[i][0] for i in seen])
@@ -237,7 +237,7 @@ class TruthFSRS:
                 ** self.model.decay
             elapsed = np.array([x.days for x in since])
             after = np.zeros(len(seen))
-            for rating, prob in rating_distributions(self.learner, p):
+            for rating, prob in rating_distribution(self.learner, p):
                 new_s = self.model.stabilities_after(s, d, elapsed, rating)
                 after += prob * (1 + self.model.factor * days / new_s) ** self.model.decay
             to_target = np.maximum([(target - states[i][2]).total_seconds() / 86400 for i in seen], 0.0)
@@ -286,23 +286,15 @@ class TruthHLR:
         return p * self.recall(hit, target) + (1 - p) * self.recall(miss, target)
 
 
-def rating_distributions(learner: Learner, p: Any) -> list[tuple[int, Any]]:
-    """`rating_distribution` for an array of recall probabilities."""
+def rating_distribution(learner: Learner, p: Any) -> list[tuple[int, Any]]:
+    """The true distribution of the app's rating given recall probability p (see `answer`); p
+    a number or a numpy array of them (one distribution per entry)."""
     import numpy as np
 
     fluent = p * (1 - P_PARTIAL) * (1 - P_HINT)
     z = (0.5 / learner.speed - PACE_BASE - PACE_SLOPE * (1 - p)) / PACE_SD
-    quick = np.array([_phi(x) for x in np.atleast_1d(z).tolist()])
+    quick = _phi(z) if np.ndim(z) == 0 else np.array([_phi(x) for x in z.tolist()])
     return [(1, 1 - p), (2, p * (P_PARTIAL + (1 - P_PARTIAL) * P_HINT)), (3, fluent * (1 - quick)), (4, fluent * quick)]
-
-
-def rating_distribution(learner: Learner, p: float) -> list[tuple[int, float]]:
-    """The true distribution of the app's rating given recall probability p (see `answer`)."""
-    p_fail_score = 1 - p
-    hard = p * (P_PARTIAL + (1 - P_PARTIAL) * P_HINT)
-    fluent = p * (1 - P_PARTIAL) * (1 - P_HINT)
-    quick = _phi((0.5 / learner.speed - PACE_BASE - PACE_SLOPE * (1 - p)) / PACE_SD)
-    return [(1, p_fail_score), (2, hard), (3, fluent * (1 - quick)), (4, fluent * quick)]
 
 
 PACE_BASE, PACE_SLOPE, PACE_SD = 0.25, 0.5, 0.1  # a recalled answer's time: share of the limit, before speed

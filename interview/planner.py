@@ -259,7 +259,8 @@ class FSRSModel:
     def stabilities_after(self, stability: Any, difficulty: Any, elapsed_days: Any, rating: int,
                           recall: Any = None) -> Any:
         """`stability_after` over numpy arrays (stability, difficulty, whole elapsed days and
-        recall, one entry per card; recall None: FSRS's own curve at the elapsed days)."""
+        recall, one entry per card; recall None: FSRS's own curve at the elapsed days). The two
+        must stay in step: tests/test_planner.py compares `gains`, built on this, with `gain_on`."""
         import numpy as np
 
         w = self.w
@@ -299,7 +300,6 @@ class FSRSModel:
             total += r_now * p * self.learner_curve(self.stability_after(se, m.difficulty, elapsed, rating, r_now),
                                                     days)
         return total
-
 
     def gains(self, candidates: Sequence[Candidate], now: datetime, target: datetime) -> list[float]:
         """`gain_on(c, now, target, self)` for every candidate at once: the same formulas over
@@ -455,8 +455,8 @@ def _fit_curve(log_s: Any, t: Any, ok: Any, log_factor: Any, default_decay: floa
     log_scales = np.array(LOG_SCALES)
     n_scales = len(log_scales)
     g = np.array(gammas)
-    # (gamma, sample); the grid's logs in single precision (five times as fast as double here;
-    # the sums stay double)
+    # (gamma, sample); the grid's logs and their sums over samples in single precision (five
+    # times as fast as double here), the log posterior in double
     x = (t[None, :] * np.exp(-(g[:, None] * log_s[None, :] + log_factor[None, :]))).astype(np.float32)
     x_ok, x_miss = x[:, ok][None, :, None, :], x[:, ~ok][None, :, None, :]  # (1, gamma, 1, sample)
     ones_ok, ones_miss = np.ones(x_ok.shape[3], np.float32), np.ones(x_miss.shape[3], np.float32)
@@ -727,7 +727,7 @@ def plan_day(candidates: Sequence[Candidate], *, now: datetime, budget_seconds: 
         batch = getattr(model, "gains", None)
         gains = (batch(seen + window, now, target) if batch is not None
                  else [gain_on(c, now, target, model) for c in seen + window])
-        scored = [(gain / _minutes(c), int(c.is_new), new_rank.get(c.question_id, 0) if c.is_new else 0, c)
+        scored = [(gain / _minutes(c), int(c.is_new), new_rank[c.question_id] if c.is_new else 0, c)
                   for c, gain in zip(seen + window, gains)]
         scored.sort(key=lambda t: (-t[0], t[1], t[2], t[3].question_id))
         ranked = [PlannedItem(c, prio) for prio, _, _, c in scored]

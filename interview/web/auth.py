@@ -10,7 +10,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
                    url_for)
 
 from graders.topics import AREAS, TOPICS
-from interview import accounts
+from interview import accounts, optimizer
 from interview.models import User, utcnow
 from interview.web import get_session, limiter
 
@@ -57,7 +57,7 @@ def _safe_next(target: str | None) -> str:
 
 # Per client address, for sign-in guesses and for new accounts (sign-up, import).
 ACCOUNT_CREATION_LIMIT = "10 per minute; 50 per hour"
-# Per learner: a fit costs a fraction of a second of CPU; the FSRS authors suggest refitting monthly.
+# Per learner: a fit costs a fraction of a second of CPU, and is worth repeating only as the history grows.
 OPTIMIZE_LIMIT = "5 per hour"
 
 
@@ -128,8 +128,6 @@ def account() -> Any:
         else:
             flash("Settings saved.")
             return redirect(url_for("auth.account"))
-    from interview import optimizer
-
     return render_template("auth/account.html", error=error, areas=AREAS, topics=TOPICS,
                            memory=optimizer.status(get_session(), g.user)), (400 if error else 200)
 
@@ -140,14 +138,11 @@ def account() -> Any:
 def optimize() -> Any:
     """Fit personal FSRS parameters to the learner's own reviews (a fraction of a second for
     thousands of reviews, so in the request)."""
-    from interview import optimizer
-
-    session_ = get_session()
     try:
-        optimizer.optimize_user(session_, g.user)
+        optimizer.optimize_user(get_session(), g.user)
     except optimizer.OptimizerError as exc:
         abort(400, f"Could not fit your memory parameters: {exc}.")
-    flash(f"Memory parameters fitted to your {optimizer.status(session_, g.user).reviews} reviews: "
+    flash(f"Memory parameters fitted to your {optimizer.status(get_session(), g.user).reviews} reviews: "
           "the scheduler uses them from now on.")
     return redirect(url_for("auth.account"))
 
