@@ -369,39 +369,38 @@ class PosteriorModel:
             np, speed = self.np, self.learner.speed
             post, h, last = self.prior[c.difficulty], None, None
             for recalled, at, frac in answers:
-                p = self.first if h is None else 2.0 ** (-max(0.0, (at - last).total_seconds() / 86400) / h)
+                p = self._recall(h, last, at)
                 if recalled:  # `answer`: a recalled answer's time says how fluent it was
                     mu = speed * (PACE_BASE + PACE_SLOPE * (1 - p))
                     post = post * p * np.exp(-0.5 * ((frac - mu) / (PACE_SD * speed)) ** 2)
                 else:
                     post = post * (1 - p)
                 post = post / post.sum()
-                if h is None:
-                    h = self.h0 * (HLR_FIRST_HIT if recalled else 1.0)
-                elif recalled:
-                    h = h * (1 + self.learner.growth * (1.1 - p) * self.slow)
-                else:
-                    h = np.maximum(self.h0 / 2, HLR_MISS * h)
-                last = at
+                h, last = self._after(h, p, recalled), at
             self._cache[key] = (post, h, last)
         return self._cache[key]
 
+    def _recall(self, h: Any, last: Any, at: datetime) -> Any:
+        """Recall at `at` per grid offset (a first answer: the first-sight chance)."""
+        return self.first if h is None else 2.0 ** (-max(0.0, (at - last).total_seconds() / 86400) / h)
+
+    def _after(self, h: Any, p: Any, recalled: bool) -> Any:
+        """h per grid offset after an answer at recall p: TruthHLR's law."""
+        if h is None:
+            return self.h0 * (HLR_FIRST_HIT if recalled else 1.0)
+        if recalled:
+            return h * (1 + self.learner.growth * (1.1 - p) * self.slow)
+        return self.np.maximum(self.h0 / 2, HLR_MISS * h)
+
     def recall(self, c: Candidate, at: datetime) -> float:
         post, h, last = self._state(c)
-        if h is None:
-            return 0.0
-        return float((post * 2.0 ** (-max(0.0, (at - last).total_seconds() / 86400) / h)).sum())
+        return 0.0 if h is None else float((post * self._recall(h, last, at)).sum())
 
     def recall_after_review(self, c: Candidate, now: datetime, target: datetime) -> float:
         post, h, last = self._state(c)
-        days = max(0.0, (target - now).total_seconds() / 86400)
-        if h is None:
-            p, hit, miss = self.first, self.h0 * HLR_FIRST_HIT, self.h0
-        else:
-            p = 2.0 ** (-max(0.0, (now - last).total_seconds() / 86400) / h)
-            hit = h * (1 + self.learner.growth * (1.1 - p) * self.slow)
-            miss = self.np.maximum(self.h0 / 2, HLR_MISS * h)
-        return float((post * (p * 2.0 ** (-days / hit) + (1 - p) * 2.0 ** (-days / miss))).sum())
+        p = self._recall(h, last, now)
+        hit, miss = self._after(h, p, True), self._after(h, p, False)
+        return float((post * (p * self._recall(hit, now, target) + (1 - p) * self._recall(miss, now, target))).sum())
 
 
 # ---------------------------------------------------------------------------- SM-2 (Anki-style)
