@@ -191,3 +191,36 @@ def test_an_unexpected_import_failure_is_reported_not_hung(teacher: FlaskClient,
                         content_type="multipart/form-data")
     body = resp.get_data()
     assert b"failed unexpectedly; nothing was imported" in body and b"disk on fire" not in body
+
+
+def test_editor_reports_every_problem_and_refuses_hostile_yaml(teacher: FlaskClient) -> None:
+    from tests.test_bank_loader import alias_bomb
+
+    two = AUTHORED.replace("difficulty: 2", "difficulty: 7").replace("value: a + b", "value: a + bogus")
+    code, body = editor_post(teacher, "/instructor/questions/new", two, "check")
+    assert code == 400
+    assert b"must be at most 5, not 7" in body and b"unknown name &#39;bogus&#39;" in body
+    assert re.search(rb"answer\.value\W[^<]*</", body) and b"params: seed" not in body
+    # the review's alias bomb: a short refusal naming the line, not a 17 MB page
+    code, body = editor_post(teacher, "/instructor/questions/new", AUTHORED + alias_bomb(7), "check")
+    assert code == 400 and len(body) < 60_000 and b"are not allowed in question files" in body and b"line 15" in body
+    for deep in ("id: " + "[" * 10_000, "id: " + "{a: " * 5_000):
+        code, body = editor_post(teacher, "/instructor/questions/new", deep, "save")
+        assert code == 400 and b"nested more than 40 levels deep" in body
+    code, body = editor_post(teacher, "/instructor/questions/new", AUTHORED + "source: " + "s" * 70_000 + "\n", "check")
+    assert code == 400 and b"at most 64 KiB" in body and len(body) < 200_000
+
+
+def test_import_refuses_hostile_yaml_as_listed_problems(teacher: FlaskClient, engine: sa.Engine) -> None:
+    from tests.test_bank_loader import alias_bomb
+
+    token = csrf_of(teacher.get("/instructor/import").data)
+    archive = zip_of({"a/web-bomb.yaml": AUTHORED.replace("web-authored", "web-bomb") + alias_bomb(7),
+                      "a/web-deep.yaml": "id: " + "[" * 10_000})
+    resp = teacher.post("/instructor/import", data={"csrf_token": token, "file": (io.BytesIO(archive), "q.zip")},
+                        content_type="multipart/form-data")
+    body = resp.get_data()
+    assert resp.status_code == 200 and b"Nothing was imported" in body and len(body) < 60_000
+    assert b"are not allowed in question files" in body and b"nested more than 40 levels deep" in body
+    with Session(engine) as s:
+        assert s.get(Question, "web-bomb") is None
