@@ -95,3 +95,11 @@ def test_sync_prints_counts_and_is_idempotent(tmp_path: Path) -> None:
     assert "added 1, changed 0, unchanged 0, retired 0" in first.stdout
     second = cli("sync", str(tmp_path), env_extra=env)
     assert "added 0, changed 0, unchanged 1, retired 0" in second.stdout
+
+
+def test_admins_are_made_only_at_the_command_line(tmp_path: Path) -> None:
+    env = {"INTERVIEW_DATA_DIR": str(tmp_path / "data")}
+    made = cli("user", "add", "root", "--admin", "--password", "root password", env_extra=env)
+    assert made.returncode == 0 and "created admin 'root'" in made.stdout, made.stderr
+    both = cli("user", "add", "two", "--admin", "--instructor", "--password", "two password", env_extra=env)
+    assert both.returncode == 2 and "one of --instructor or --admin" in both.stderr
