@@ -101,9 +101,10 @@ def analyse_for(session: Session, user_ids: list[int] | None = None) -> list[Ite
 
 def learners_visible_to(session: Session, user: User) -> list[int] | None:
     """Whose attempts `user` may analyse as "everyone": all learners (None) for an admin, the
-    learners of their own cohorts for an instructor (others' answers are not theirs to read)."""
+    learners of their own cohorts and themselves for an instructor (other learners' answers are
+    not theirs to read; their own are, which is all a single-user instance has)."""
     if permissions.is_admin(user):
         return None
     stmt = (select(CohortMember.user_id).join(Cohort, Cohort.id == CohortMember.cohort_id)  # type: ignore[arg-type]
             .where(Cohort.instructor_id == user.id).distinct())
-    return sorted(session.exec(stmt).all())
+    return sorted(set(session.exec(stmt).all()) | {user.id})  # type: ignore[arg-type]

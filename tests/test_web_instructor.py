@@ -299,7 +299,8 @@ def test_an_admin_may_change_any_instructors_work_but_not_bundled_formats(teache
     tiny = "name: Tiny mock\nminutes: 3\nsections:\n  - {name: Math, areas: [math], count: 1}\n"
     assert teacher.post("/instructor/formats/tiny-3", data={"csrf_token": token, "yaml": tiny}).status_code == 302
     admin = admin_client(app, engine)
-    assert admin.get("/instructor/").status_code == 200  # an admin is an instructor too
+    home = admin.get("/instructor/")  # an admin is an instructor too, and lists everyone's questions
+    assert home.status_code == 200 and b"web-authored" in home.data
     assert editor_post(admin, "/instructor/questions/web-authored/edit", AUTHORED.replace("difficulty: 2", "difficulty: 4"), "save")[0] == 302
     atoken = csrf_of(admin.get("/instructor/").data)
     assert admin.post("/instructor/formats/tiny-3", data={"csrf_token": atoken, "yaml": tiny.replace("minutes: 3", "minutes: 4")}).status_code == 302
@@ -329,6 +330,12 @@ def test_item_analysis_everyone_is_your_own_cohorts_unless_admin(teacher: FlaskC
     mine = teacher.get("/instructor/items").data
     assert b"alice-wrong-answer" in mine and b"stranger-secret-answer" not in mine
     assert b"learners of your cohorts" in mine
+    with Session(engine) as s:  # and the instructor's own attempts
+        teacher_id = s.exec(select(User.id).where(User.name == "teacher")).one()
+        s.add(Attempt(user_id=teacher_id, question_id="f1-from-confusion-counts", seed=0, answer="teacher-try",
+                      score=0.0, verdict="incorrect"))
+        s.commit()
+    assert b"teacher-try" in teacher.get("/instructor/items").data
     everyone = admin_client(app, engine).get("/instructor/items").data
     assert b"alice-wrong-answer" in everyone and b"stranger-secret-answer" in everyone
     # an instructor with no cohort sees no one

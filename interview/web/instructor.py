@@ -38,9 +38,12 @@ def _guard() -> None:
 @bp.get("/")
 def home() -> Any:
     db = get_session()
-    mine = db.exec(select(Question).where(Question.author_id == g.user.id).order_by(Question.updated_at.desc())).all()  # type: ignore[attr-defined]
+    # an admin's list is every question written in the browser or imported, whoever owns it
+    stmt = select(Question).where(Question.origin != "bank") if permissions.is_admin(g.user) else \
+        select(Question).where(Question.author_id == g.user.id)
+    mine = db.exec(stmt.order_by(Question.updated_at.desc())).all()  # type: ignore[attr-defined]
     return render_template("instructor/home.html", questions=mine, cohorts=cohorts.of_instructor(db, g.user),
-                           kinds=KINDS, areas=AREAS, topics=TOPICS)
+                           kinds=KINDS, areas=AREAS, topics=TOPICS, all_questions=permissions.is_admin(g.user))
 
 
 def starter_yaml(kind: str, title: str, area: str, topic: str) -> str:
