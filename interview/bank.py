@@ -256,30 +256,30 @@ def variant_problems(question: Question, seed: int, source: str) -> list[Problem
     try:
         params = variants.draw_params(question, rng)
     except QuestionError as exc:
-        return [question_error(source, exc, seed)]
+        return [question_error(source, exc, seed, default="params")]
     problems: list[Problem] = []
     try:
         registry.module_for(question.kind).prepare(question, params, rng)
     except QuestionError as exc:
-        problems.append(question_error(source, exc, seed))
+        problems.append(question_error(source, exc, seed, default="answer"))
     texts = [("prompt", question.prompt), ("explanation", question.explanation)]
     texts += [(f"hints[{i}]", h) for i, h in enumerate(question.hints)]
     for where, text in texts:
         try:
             variants.render(text, params, where)
-        except QuestionError as exc:
-            problems.append(question_error(source, exc, seed))
+        except QuestionError as exc:  # e.g. a `{name:spec}` format that does not apply to the value
+            problems.append(question_error(source, exc, seed, default=where))
     return problems
 
 
 _FIELD_AT_START = re.compile(r"^([a-z_]+(?:\[[^\]]*\])?(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?)*)(?::\s*|\s+|$)")
 
 
-def question_error(source: str, exc: Exception, seed: int | None = None) -> Problem:
+def question_error(source: str, exc: Exception, seed: int | None = None, default: str = "(question)") -> Problem:
     """A grader's QuestionError as a problem under the field its message starts with
-    ('answer.value ...', 'params.n.formula: ...', 'hints[1]: ...'), not under 'params'."""
+    ('answer.value ...', 'params.n.formula: ...', 'hints[1]: ...'), else under `default`."""
     message = str(exc)
-    field, rest = "(question)", message
+    field, rest = default, message
     match = _FIELD_AT_START.match(message)
     if match:
         head = match.group(1)
@@ -287,8 +287,6 @@ def question_error(source: str, exc: Exception, seed: int | None = None) -> Prob
         if top in Question.model_fields or top == "constraint":
             field = "constraints" if top == "constraint" else head
             rest = message if top == "constraint" else message[match.end():]
-    if field == "(question)" and message.startswith("format '"):
-        field = "params"  # a `{name:spec}` format that does not apply to the drawn value
     prefix = f"seed {seed}: " if seed is not None else ""
     return Problem(source, field, prefix + (rest or message))
 

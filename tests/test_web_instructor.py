@@ -202,11 +202,13 @@ def test_mock_formats_are_editable(teacher: FlaskClient) -> None:
     page = teacher.get("/instructor/formats/quick-5")
     assert page.status_code == 200
     token = csrf_of(page.data)
-    bad = teacher.post("/instructor/formats/quick-5", data={"csrf_token": token, "yaml": "name: X\nminutes: 0\nsections: []"})
-    assert bad.status_code == 400
+    bundled = teacher.post("/instructor/formats/quick-5", data={"csrf_token": token, "yaml": "name: X\nminutes: 0\nsections: []"})
+    assert bundled.status_code == 403  # bundled formats change through their file
     ok = teacher.post("/instructor/formats/tiny-3", data={"csrf_token": token, "yaml":
                       "name: Tiny mock\nminutes: 3\nsections:\n  - {name: Math, areas: [math], count: 1}\n"})
     assert ok.status_code == 302
+    bad = teacher.post("/instructor/formats/tiny-3", data={"csrf_token": token, "yaml": "name: X\nminutes: 0\nsections: []"})
+    assert bad.status_code == 400
     assert b"Tiny mock" in teacher.get("/instructor/formats").data
 
 
@@ -370,3 +372,18 @@ def test_deleting_an_instructor_who_runs_a_cohort(teacher: FlaskClient, app: Fla
         assert s.exec(select(CohortMember)).one().user_id == alice_id
         assert s.get(Question, "web-authored").author_id is None  # type: ignore[union-attr]
         assert s.get(MockFormat, "tiny-3").owner_id is None  # type: ignore[union-attr]
+
+
+def test_admin_required_lets_only_admins_through(engine: sa.Engine, bundled_bank: list) -> None:
+    from interview.web.auth import admin_required
+
+    with Session(engine) as s:
+        for name, role in (("alice", "learner"), ("teacher", "instructor"), ("root", "admin")):
+            accounts.create_user(s, name, f"{name} password", role=role)
+    app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "test-secret", "TESTING": True})
+    app.add_url_rule("/admin-only", "admin_only", admin_required(lambda: "admin page"))
+    assert app.test_client().get("/admin-only").status_code == 302  # anonymous: to sign in
+    for name, status in (("alice", 403), ("teacher", 403), ("root", 200)):
+        c = app.test_client()
+        sign_in(c, name, f"{name} password")
+        assert c.get("/admin-only").status_code == status, name
