@@ -10,15 +10,15 @@ import typing
 from datetime import date, datetime
 from typing import Any, Callable
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from interview.models import (Attempt, Card, CohortMember, MockInterview, MockItem, Question, Review, User,
-                              utcnow)
+from interview.models import (Attempt, Card, Cohort, CohortMember, MockFormat, MockInterview, MockItem, Question,
+                              QuestionVersion, Review, User, utcnow)
 
 LOCAL_USER = "me"
-ROLES = ("learner", "instructor")
+ROLES = ("learner", "instructor", "admin")  # admin: only from the command line (see interview.permissions)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
 MIN_PASSWORD = 8
 EXPORT_FORMAT = "interview-export/1"
@@ -90,18 +90,49 @@ def update_settings(session: Session, user: User, interview_date: date | None, m
     return user
 
 
-def delete_user(session: Session, user: User) -> None:
-    """Remove a learner and everything that is theirs (history of other learners is untouched)."""
-    mock_ids = [m.id for m in session.exec(select(MockInterview).where(MockInterview.user_id == user.id)).all()]
-    session.exec(delete(Review).where(Review.user_id == user.id))  # type: ignore[call-overload]
-    session.exec(delete(Attempt).where(Attempt.user_id == user.id))  # type: ignore[call-overload]
+def delete_user(session: Session, user: User) -> str:
+    """Remove an account and everything that is only theirs; returns a note for the page.
+
+    A learner's history goes with them (other learners' history is untouched). An
+    instructor's work outlives the account: their questions stay (learners' cards and
+    attempts point at them) and their mock formats stay (cohort assignments point at them),
+    both with no owner, so only an admin can change them from then on. Their cohorts are
+    handed to an admin rather than deleted, so that the learners in them keep their group and
+    assignments; with no admin to take them, the deletion is refused with the cohorts named
+    (create one with `interview user add NAME --admin`, then delete again). Nothing is left
+    pointing at the deleted id, so no foreign key fails."""
+    cohorts = list(session.exec(select(Cohort).where(Cohort.instructor_id == user.id).order_by(Cohort.name)).all())
+    heir = None
+    if cohorts:
+        heir = session.exec(select(User).where(User.role == "admin", User.id != user.id).order_by(User.id)).first()
+        if heir is None:
+            names = ", ".join(f"'{c.name}'" for c in cohorts)
+            raise AccountError(f"'{user.name}' runs the cohort(s) {names}, and there is no admin to hand them to: "
+                               "an admin must exist first (`interview user add NAME --admin`), "
+                               "or the cohorts' learners would lose their group. Nothing was deleted.")
+    uid = user.id
+    mock_ids = [m.id for m in session.exec(select(MockInterview).where(MockInterview.user_id == uid)).all()]
+    session.exec(delete(Review).where(Review.user_id == uid))  # type: ignore[call-overload]
+    session.exec(delete(Attempt).where(Attempt.user_id == uid))  # type: ignore[call-overload]
     if mock_ids:
         session.exec(delete(MockItem).where(MockItem.mock_id.in_(mock_ids)))  # type: ignore[call-overload,attr-defined]
-    session.exec(delete(MockInterview).where(MockInterview.user_id == user.id))  # type: ignore[call-overload]
-    session.exec(delete(Card).where(Card.user_id == user.id))  # type: ignore[call-overload]
-    session.exec(delete(CohortMember).where(CohortMember.user_id == user.id))  # type: ignore[call-overload]
+    session.exec(delete(MockInterview).where(MockInterview.user_id == uid))  # type: ignore[call-overload]
+    session.exec(delete(Card).where(Card.user_id == uid))  # type: ignore[call-overload]
+    session.exec(delete(CohortMember).where(CohortMember.user_id == uid))  # type: ignore[call-overload]
+    session.exec(update(Question).where(Question.author_id == uid).values(author_id=None))  # type: ignore[call-overload,arg-type]
+    session.exec(update(QuestionVersion).where(QuestionVersion.author_id == uid).values(author_id=None))  # type: ignore[call-overload,arg-type]
+    session.exec(update(MockFormat).where(MockFormat.owner_id == uid).values(owner_id=None))  # type: ignore[call-overload,arg-type]
+    for cohort in cohorts:
+        assert heir is not None
+        cohort.instructor_id = heir.id  # type: ignore[assignment]
+        session.add(cohort)
+    session.flush()  # every row off the account before the account goes
     session.delete(user)
     session.commit()
+    if not cohorts:
+        return ""
+    assert heir is not None
+    return f"Cohort(s) {', '.join(repr(c.name) for c in cohorts)} were handed to the admin '{heir.name}'."
 
 
 def _row(obj: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 import graders
 from graders import Question as QuestionSpec, Variant
-from interview import bank
+from interview import bank, permissions
 from interview.bank import BankError, LoadedQuestion, Problem
 from interview.models import Question, QuestionVersion, User, utcnow
 from interview.sync import apply_question
@@ -57,7 +57,8 @@ def preview(question: QuestionSpec, seed: int) -> Variant:
 
 def save(session: Session, author: User, text: str, now: datetime | None = None,
          expected_id: str | None = None) -> Question:
-    """Save a new question or a new version of an authored one, after every check passes."""
+    """Save a new question (owned by `author`) or a new version of one `author` may edit,
+    after every check passes. The owner stays the account that created the question."""
     item, problems = check(text)
     if problems or item is None:
         raise AuthoringError(problems)
@@ -65,8 +66,8 @@ def save(session: Session, author: User, text: str, now: datetime | None = None,
     if expected_id is not None and qid != expected_id:
         raise AuthoringError([Problem("editor", "id", f"the id must stay '{expected_id}' when editing; create a new question for a new id")])
     existing = session.get(Question, qid)
-    if existing is not None and existing.origin == "bank":
-        raise AuthoringError([Problem("editor", "id", f"'{qid}' belongs to the bundled bank: edit its file, or choose another id")], 409)
+    if existing is not None:
+        _require_edit(author, existing)
     apply_question(session, item, now or utcnow(), origin="authored", author_id=author.id)
     session.commit()
     row = session.get(Question, qid)
@@ -74,10 +75,23 @@ def save(session: Session, author: User, text: str, now: datetime | None = None,
     return row
 
 
-def retire(session: Session, question_id: str, now: datetime | None = None) -> Question:
+def _require_edit(user: User | None, row: Question, source: str = "editor") -> None:
+    """AuthoringError 403 unless `user` may change `row` (see interview.permissions)."""
+    if permissions.can_edit_question(user, row):
+        return
+    if permissions.is_bundled_question(row):
+        why = f"'{row.id}' belongs to the bundled bank: it changes through its file in question_bank/; copy it under a new id to adapt it"
+    else:
+        why = f"'{row.id}' is another instructor's question: only its owner or an admin may change it; choose another id"
+    raise AuthoringError([Problem(source, "id", why)], 403)
+
+
+def retire(session: Session, user: User, question_id: str, now: datetime | None = None) -> Question:
+    """Hide a question from new practice (history is kept); only what `user` may edit."""
     row = session.get(Question, question_id)
     if row is None:
         raise AuthoringError([Problem(question_id, "id", "no such question")], 404)
+    _require_edit(user, row, question_id)
     row.status, row.updated_at = "retired", now or utcnow()
     session.add(row)
     session.commit()
@@ -144,7 +158,12 @@ class ImportReport:
 
 def import_questions(session: Session, sources: Iterable[Path] | bytes, author: User | None,
                      progress: Progress | None = None, seeds: int = REFERENCE_SEEDS) -> ImportReport:
-    """Validate every file first; import all of them or none (the error lists every problem)."""
+    """Validate every file first; import all of them or none (the error lists every problem).
+
+    The owner of a new question is `author`, the importing account (never a field of a file);
+    a file may replace only a question `author` may edit. `author` None is the operator at the
+    command line without `--user`: new questions get no owner (admins edit them in the
+    browser) and any question but a bundled one may be replaced."""
     with tempfile.TemporaryDirectory(prefix="interview-import-") as tmp:
         if isinstance(sources, bytes):
             _extract_zip(sources, Path(tmp))
@@ -164,8 +183,12 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
         for i, item in enumerate(loaded, 1):
             problems += check_question(item, seeds)
             row = session.get(Question, item.question.id)
-            if row is not None and row.origin == "bank":
-                problems.append(Problem(str(item.path), "id", f"'{item.question.id}' belongs to the bundled bank"))
+            if row is not None and (permissions.is_bundled_question(row) or
+                                    (author is not None and not permissions.can_edit_question(author, row))):
+                try:
+                    _require_edit(author, row, str(item.path))
+                except AuthoringError as exc:
+                    problems += exc.problems
             if progress:
                 progress(i, total * 2, item.question.id)
         if not loaded and not problems:

@@ -220,19 +220,25 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--instructor", is_flag=True, help="Give the instructor role.")
+@click.option("--admin", is_flag=True,
+              help="Give the admin role: an instructor who may change anyone's questions, formats and cohorts. "
+                   "Only this command creates admins.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="The password (asked for when not given).")
-def user_add(name: str, instructor: bool, password: str) -> None:
+def user_add(name: str, instructor: bool, admin: bool, password: str) -> None:
     """Create an account."""
     from sqlmodel import Session
 
     from interview import accounts
 
+    if instructor and admin:
+        _fail("give one of --instructor or --admin (an admin is also an instructor)")
     engine = db.make_engine()
     db.migrate(engine)
+    role = "admin" if admin else "instructor" if instructor else "learner"
     with Session(engine) as session:
         try:
-            created = accounts.create_user(session, name, password, role="instructor" if instructor else "learner")
+            created = accounts.create_user(session, name, password, role=role)
         except accounts.AccountError as exc:
             _fail(str(exc), 1)
         click.echo(f"created {created.role} '{created.name}'")
@@ -292,9 +298,13 @@ def export_cmd(dest: str, everything: bool, mine_of: str | None) -> None:
 
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--user", "as_user", default=None, help="Record this user as the author.")
+@click.option("--user", "as_user", default=None,
+              help="Import as this account: it owns the new questions and may replace only questions it may edit. "
+                   "Without it, new questions have no owner (admins edit them in the browser).")
 def import_cmd(paths: tuple[str, ...], as_user: str | None) -> None:
-    """Import question files (folders or zips): everything validates first, or nothing is imported."""
+    """Import question files (folders or zips): everything validates first, or nothing is imported.
+
+    The owner is the importing account, never a field of a file."""
     from sqlmodel import Session
 
     from interview import authoring

@@ -21,7 +21,8 @@ from typing import Iterable
 
 from sqlmodel import Session, select
 
-from interview.models import Attempt
+from interview import permissions
+from interview.models import Attempt, Cohort, CohortMember, User
 
 TOO_EASY = 0.9
 TOO_HARD = 0.2
@@ -96,3 +97,14 @@ def analyse_for(session: Session, user_ids: list[int] | None = None) -> list[Ite
             return []
         stmt = stmt.where(Attempt.user_id.in_(user_ids))  # type: ignore[attr-defined]
     return analyse(session.exec(stmt).all())
+
+
+def learners_visible_to(session: Session, user: User) -> list[int] | None:
+    """Whose attempts `user` may analyse as "everyone": all learners (None) for an admin, the
+    learners of their own cohorts and themselves for an instructor (other learners' answers are
+    not theirs to read; their own are, which is all a single-user instance has)."""
+    if permissions.is_admin(user):
+        return None
+    stmt = (select(CohortMember.user_id).join(Cohort, Cohort.id == CohortMember.cohort_id)  # type: ignore[arg-type]
+            .where(Cohort.instructor_id == user.id).distinct())
+    return sorted(set(session.exec(stmt).all()) | {user.id})  # type: ignore[arg-type]

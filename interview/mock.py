@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import statistics
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,14 +65,63 @@ def default_formats() -> list[Format]:
     return [Format.model_validate(f) for f in yaml.safe_load(DEFAULT_FORMATS.read_text())]
 
 
+@lru_cache(maxsize=1)
+def bundled_format_slugs() -> frozenset[str]:
+    return frozenset(f.slug for f in default_formats())
+
+
+def _sections_of(fmt: Format) -> list[dict[str, Any]]:
+    return [s.model_dump(exclude_defaults=True) | {"count": s.count} for s in fmt.sections]
+
+
 def ensure_formats(session: Session) -> None:
-    """Put the default formats in the database if they are missing (never overwrite edits)."""
-    have = set(session.exec(select(MockFormat.slug)).all())
+    """Bring the bundled formats in the database in line with mock_formats.yaml.
+
+    Bundled formats have no owner and are read-only in the browser: they change through the
+    file, so a changed file updates them here. A row of the same slug that has an owner (an
+    instructor's format made before the file had that slug) is theirs and left alone."""
+    rows = {r.slug: r for r in session.exec(select(MockFormat)).all()}
+    changed = False
     for f in default_formats():
-        if f.slug not in have:
-            session.add(MockFormat(slug=f.slug, name=f.name, minutes=f.minutes,
-                                   sections=[s.model_dump() for s in f.sections]))
+        row = rows.get(f.slug)
+        if row is None:
+            session.add(MockFormat(slug=f.slug, name=f.name, minutes=f.minutes, sections=_sections_of(f)))
+            changed = True
+        elif row.owner_id is None and (row.name, row.minutes, row.sections) != (f.name, f.minutes, _sections_of(f)):
+            row.name, row.minutes, row.sections = f.name, f.minutes, _sections_of(f)
+            session.add(row)
+            changed = True
+    if changed:
+        session.commit()
+
+
+def save_format(session: Session, user: User, slug: str, text: str) -> MockFormat:
+    """Create a format owned by `user`, or overwrite one `user` may edit (their own; any
+    non-bundled one for an admin). The text is untrusted YAML: it is read with the question
+    files' bounded loader (no aliases, bounded depth and size)."""
+    from interview import permissions
+    from interview.bank import BankError, load_yaml
+
+    ensure_formats(session)  # a bundled slug is known as bundled even before anyone listed the formats
+    row = session.get(MockFormat, slug)
+    if row is not None and not permissions.can_edit_format(user, row):
+        if permissions.is_bundled_format(row):
+            raise MockError(f"'{slug}' is a bundled format: it changes through interview/mock_formats.yaml, "
+                            "not the browser. Save your version under a new slug.", 403)
+        raise MockError(f"'{slug}' is another instructor's format: save yours under a new slug.", 403)
+    try:
+        data = load_yaml(text, "format")
+    except BankError as exc:
+        raise MockError("; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems)) from None
+    if not isinstance(data, dict):
+        raise MockError("The format must be a mapping with name, minutes and sections.")
+    fmt = validate_format({**data, "slug": slug})
+    if row is None:
+        row = MockFormat(slug=slug, name=fmt.name, minutes=fmt.minutes, sections=[], owner_id=user.id)
+    row.name, row.minutes, row.sections = fmt.name, fmt.minutes, _sections_of(fmt)
+    session.add(row)
     session.commit()
+    return row
 
 
 def list_formats(session: Session) -> list[MockFormat]:
@@ -82,7 +132,8 @@ def validate_format(data: dict[str, Any]) -> Format:
     try:
         return Format.model_validate(data)
     except ValidationError as exc:
-        raise MockError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise MockError(message if len(message) <= 600 else message[:600] + "...") from None
 
 
 def start(session: Session, user: User, slug: str, now: datetime, rng: random.Random | None = None,

@@ -72,7 +72,7 @@ class User(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, sa_column_kwargs={"unique": True}, index=False)
     password_hash: Optional[str] = Field(default=None, max_length=255)
-    role: str = Field(default="learner", max_length=20)  # learner | instructor
+    role: str = Field(default="learner", max_length=20)  # learner | instructor | admin (admins only from the CLI)
     created_at: datetime = _ts()
     interview_date: Optional[date] = None
     minutes_per_day: int = 30
@@ -96,7 +96,7 @@ class Question(SQLModel, table=True):
     yaml_text: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     status: str = Field(default="active", max_length=20, index=True)  # active | retired
     origin: str = Field(default="bank", max_length=20)  # bank | authored | imported
-    author_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    author_id: Optional[int] = Field(default=None, foreign_key="user.id")  # the owner: the creating account; None for bundled (and orphaned) questions
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -179,7 +179,7 @@ class MockFormat(SQLModel, table=True):
     name: str = Field(max_length=160)
     minutes: int
     sections: list = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
-    owner_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    owner_id: Optional[int] = Field(default=None, foreign_key="user.id")  # None: bundled (or orphaned): read-only in the browser
     created_at: datetime = _ts()
 
 

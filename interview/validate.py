@@ -11,7 +11,7 @@ from typing import Iterable
 import graders
 from graders import variants
 from graders.types import QuestionError
-from interview.bank import LoadedQuestion, Problem, load_bank
+from interview.bank import LoadedQuestion, Problem, load_bank, question_error, variant_problems
 
 DEFAULT_SEEDS = 50
 
@@ -33,8 +33,8 @@ def check_question(item: LoadedQuestion, seeds: int = DEFAULT_SEEDS) -> list[Pro
     for seed in seeds_to_check(item, seeds):
         try:
             variant = graders.instantiate(q, seed)
-        except QuestionError as exc:
-            problems.append(Problem(source, _field_of(str(exc)), f"seed {seed}: {exc}"))
+        except QuestionError as exc:  # draw again, stage by stage, to report every problem of it
+            problems += variant_problems(q, seed, source) or [question_error(source, exc, seed)]
             break
         reference = graders.reference_answer(q, variant)
         grade = graders.grade(q, variant, reference)
@@ -57,11 +57,6 @@ def _used_names(item: LoadedQuestion) -> set[str]:
         if text.count(name) > 1 or name in used:
             used.add(name)
     return used
-
-
-def _field_of(message: str) -> str:
-    head = message.split(":", 1)[0]
-    return head if head and " " not in head else "params"
 
 
 def validate(paths: Iterable[Path | str] | None = None, seeds: int = DEFAULT_SEEDS) -> tuple[list[LoadedQuestion], list[Problem]]:

@@ -114,3 +114,36 @@ def test_delete_removes_only_that_learner(session: Session, bundled_bank: list) 
     assert session.exec(select(Review)).all() == []
     assert session.exec(select(MockItem)).all() == []
     assert [c.user_id for c in session.exec(select(Card)).all()] == [other.id]
+
+
+def test_deleting_an_instructor_hands_cohorts_to_an_admin_or_refuses(any_engine: sa.Engine) -> None:
+    """No foreign key fails on either database: the cohort goes to an admin (refused, naming it,
+    while there is none); questions, their versions and formats stay, with no owner."""
+    from tests.test_bank_loader import GOOD
+
+    from interview import authoring, cohorts
+    from interview.models import Cohort, CohortMember, MockFormat, Question, QuestionVersion
+
+    with Session(any_engine, expire_on_commit=False) as s:
+        teacher = accounts.create_user(s, "teacher", "teacher password", role="instructor")
+        learner = accounts.create_user(s, "learner", "learner password")
+        cohort = cohorts.create(s, teacher, "Spring cohort")
+        cohorts.join(s, learner, cohort.join_code, T0)
+        authoring.save(s, teacher, GOOD, T0)
+        s.add(MockFormat(slug="mine-3", name="Mine", minutes=3, owner_id=teacher.id,
+                         sections=[{"name": "Math", "areas": ["math"], "count": 1}]))
+        s.commit()
+        with pytest.raises(accounts.AccountError, match="'Spring cohort'.*no admin"):
+            accounts.delete_user(s, teacher)
+        s.rollback()
+        assert s.get(User, teacher.id) is not None
+        admin_id, learner_id = accounts.create_user(s, "root", "root password", role="admin").id, learner.id
+        note = accounts.delete_user(s, teacher)
+        assert note == "Cohort(s) 'Spring cohort' were handed to the admin 'root'."
+    with Session(any_engine) as s:
+        assert s.exec(select(User.name).order_by(User.name)).all() == ["learner", "root"]
+        assert s.exec(select(Cohort.instructor_id)).one() == admin_id
+        assert s.exec(select(CohortMember.user_id)).one() == learner_id
+        assert s.exec(select(Question.author_id)).one() is None
+        assert s.exec(select(QuestionVersion.author_id)).one() is None
+        assert s.exec(select(MockFormat.owner_id)).one() is None

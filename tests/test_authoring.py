@@ -50,7 +50,7 @@ def test_save_versions_history_and_retire(session: Session) -> None:
     assert "-difficulty: 2\n+difficulty: 3" in authoring.diff(versions[0].yaml_text, versions[1].yaml_text)
     with pytest.raises(authoring.AuthoringError, match="must stay"):
         authoring.save(session, teacher, edited.replace("authored-sum", "renamed-sum"), expected_id="authored-sum")
-    authoring.retire(session, "authored-sum")
+    authoring.retire(session, teacher, "authored-sum")
     with pytest.raises(catalog.NotFound):
         catalog.get(session, "authored-sum")
     assert catalog.get(session, "authored-sum", include_retired=True)[0].status == "retired"
@@ -121,3 +121,40 @@ def test_item_analysis_against_a_hand_computed_example() -> None:
     assert stats["C"].facility == pytest.approx(0.75) and stats["C"].discrimination == pytest.approx(0.0, abs=1e-12)
     assert stats["A"].mean_seconds == pytest.approx(25.0)
     assert stats["A"].common_wrong == [("42", 2)]
+
+
+def test_only_the_owner_or_an_admin_changes_a_question(session: Session, tmp_path: Path) -> None:
+    teacher = instructor(session)
+    other = accounts.create_user(session, "other", "other password", role="instructor")
+    admin = accounts.create_user(session, "root", "root password", role="admin")
+    authoring.save(session, teacher, AUTHORED, T0)
+    hijack = AUTHORED.replace("difficulty: 2", "difficulty: 5")
+    for attempt in (lambda: authoring.save(session, other, hijack, T0),
+                    lambda: authoring.save(session, other, hijack, T0, expected_id="authored-sum"),
+                    lambda: authoring.retire(session, other, "authored-sum", T0)):
+        with pytest.raises(authoring.AuthoringError, match="another instructor's question") as info:
+            attempt()
+        assert info.value.status == 403
+    (tmp_path / "authored-sum.yaml").write_text(hijack)
+    with pytest.raises(authoring.AuthoringError, match="another instructor's question"):
+        authoring.import_questions(session, [tmp_path], other)
+    session.expire_all()
+    row = session.get(Question, "authored-sum")
+    assert (row.version, row.difficulty, row.status, row.author_id) == (1, 2, "active", teacher.id)  # type: ignore[union-attr]
+    # an admin may; the owner stays the creator
+    authoring.save(session, admin, hijack, T0 + timedelta(hours=1), expected_id="authored-sum")
+    authoring.retire(session, admin, "authored-sum", T0 + timedelta(hours=2))
+    row = session.get(Question, "authored-sum")
+    assert (row.version, row.status, row.author_id) == (2, "retired", teacher.id)  # type: ignore[union-attr]
+    assert [v.author_id for v in authoring.history(session, "authored-sum")] == [teacher.id, admin.id]
+
+
+def test_the_owner_of_an_import_is_the_importing_account_never_the_file(session: Session, tmp_path: Path) -> None:
+    teacher = instructor(session)
+    (tmp_path / "authored-sum.yaml").write_text(AUTHORED)
+    authoring.import_questions(session, [tmp_path], teacher)
+    assert session.get(Question, "authored-sum").author_id == teacher.id  # type: ignore[union-attr]
+    (tmp_path / "authored-sum.yaml").write_text(AUTHORED.replace("id: authored-sum", "id: forged-owner") + "author_id: 1\n")
+    (tmp_path / "authored-sum.yaml").rename(tmp_path / "forged-owner.yaml")
+    with pytest.raises(authoring.AuthoringError, match="author_id: is not a known field"):
+        authoring.import_questions(session, [tmp_path], None)

@@ -129,3 +129,83 @@ def test_load_text_without_a_file() -> None:
     with pytest.raises(bank.BankError) as info:
         bank.load_text("id: [unclosed", "<editor>")
     assert str(info.value).startswith("<editor>: line 1")
+
+
+def alias_bomb(levels: int = 6) -> str:
+    """Nested aliases: a few hundred bytes that expand to 9**levels strings (the review's 1.3 KB file)."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + f"\ntitle: *l{levels - 1}\n"
+
+
+def test_aliases_and_anchors_are_refused_before_expansion() -> None:
+    with pytest.raises(bank.BankError) as info:
+        bank.load_text(GOOD + alias_bomb(), "<editor>")
+    text = str(info.value)
+    assert len(text) < 300, text[:500]
+    assert "anchors ('&l0') are not allowed in question files" in text
+    assert info.value.problems[0].field == "line 15, column 5"
+    # an alias alone (to an anchor that does not exist) is refused the same way, naming its line
+    with pytest.raises(bank.BankError, match=r"line 2, column 8: aliases \('\*x'\) are not allowed"):
+        bank.load_text("id: abc\ntitle: *x\n", "<editor>")
+
+
+def test_deep_nesting_is_a_problem_not_a_recursion_error() -> None:
+    for text in ("id: " + "[" * 10_000, "id: " + "{a: " * 5_000, "id:\n" + "".join(" " * i + "- \n" for i in range(1, 300))):
+        with pytest.raises(bank.BankError, match="nested more than 40 levels deep") as info:
+            bank.load_text(text, "<editor>")
+        assert info.value.problems[0].field.startswith("line ")
+
+
+def test_errors_never_echo_a_big_value() -> None:
+    big = "x" * 30_000
+    with pytest.raises(bank.BankError) as info:
+        bank.load_text(GOOD.replace("difficulty: 2", f"difficulty: {big}").replace("title: A good question", f"title: [{', '.join(['1'] * 5000)}]"))
+    messages = [p.message for p in info.value.problems]
+    assert any(m.startswith("must be a whole number, not 'xxxx") and "more characters" in m for m in messages), messages
+    assert "title: must be text, not a list of 5,000 item(s)" in str(info.value)
+    assert len(str(info.value)) < 2000
+    # an unknown key is named in full only up to a bound, and a flood of them is cut short
+    flood = "".join(f"k{i}{'y' * 300}: 1\n" for i in range(150))
+    with pytest.raises(bank.BankError) as info:
+        bank.load_text(GOOD + flood)
+    assert len(info.value.problems) <= bank.MAX_PROBLEMS + 1 and "first 40 are listed" in str(info.value)
+    assert max(len(p.field) for p in info.value.problems) < 250
+
+
+def test_a_question_file_is_bounded_in_size(tmp_path: Path) -> None:
+    huge = GOOD + "source: " + "a" * bank.MAX_FILE_BYTES + "\n"
+    with pytest.raises(bank.BankError, match="at most 64 KiB"):
+        bank.load_text(huge, "<editor>")
+    with pytest.raises(bank.BankError, match="larger than 64 KiB"):
+        bank.load_file(write(tmp_path, huge))
+
+
+def test_one_pass_reports_schema_and_formula_problems_each_under_its_field(tmp_path: Path) -> None:
+    text = GOOD.replace("difficulty: 2", "difficulty: 7").replace("value: a + b", "value: a + bogus")
+    assert problems_of(tmp_path, text) == [
+        "difficulty: must be at most 5, not 7",
+        "answer.value: seed 0: 'a + bogus' does not give one number: unknown name 'bogus'",
+    ]
+    # every text and the answer are checked separately; a too-short explanation still has its placeholders checked
+    text = (GOOD.replace("difficulty: 2", "difficulty: 7").replace("value: a + b", "value: a + bogus")
+            .replace("What is {a}", "What is {zz}").replace("title: A good question", "title: A")
+            .replace("explanation: Add the two numbers; the usual slip is to multiply them instead.", "explanation: Add {qq}.")
+            .replace("params:", "hints: ['Use {b} and {c}']\nparams:"))
+    assert problems_of(tmp_path, text) == [
+        "title: is too short (at least 3 characters)",
+        "difficulty: must be at most 5, not 7",
+        "explanation: is too short (at least 20 characters)",
+        "answer.value: seed 0: 'a + bogus' does not give one number: unknown name 'bogus'",
+        "prompt: seed 0: '{zz}' is not a parameter of this question",
+        "explanation: seed 0: '{qq}' is not a parameter of this question",
+        "hints[0]: seed 0: '{c}' is not a parameter of this question",
+    ]
+    # a parameter formula's unknown name is filed under that parameter; the answer section is checked
+    # even when the shared fields are wrong
+    assert problems_of(tmp_path, GOOD.replace("b: {int: [1, 9]}", "b: {formula: a + c}").replace("difficulty: 2", "difficulty: 0")) == [
+        "difficulty: must be at least 1, not 0", "params.b.formula: seed 0: unknown name 'c'"]
+    assert problems_of(tmp_path, GOOD.replace("value: a + b", "valeu: a + b").replace("topics: [evaluation-metrics]", "topics: [calculus]")) == [
+        "(question): topic(s) calculus belong to area math, not 'ml'",
+        "answer.value: is required but missing", "answer.valeu: is not a known field (did you mean 'value'?)"]

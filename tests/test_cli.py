@@ -65,7 +65,26 @@ def test_validate_exit_codes(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(GOOD.replace("id: good-question", "id: bad").replace("{b}?", "{c}?"))
     bad = cli("validate", str(tmp_path))
     assert bad.returncode == 1
-    assert "bad.yaml: prompt: seed 0: prompt: '{c}' is not a parameter of this question" in bad.stdout
+    assert "bad.yaml: prompt: seed 0: '{c}' is not a parameter of this question" in bad.stdout
+
+
+def test_validate_reports_every_problem_in_one_pass(tmp_path: Path) -> None:
+    """A wrong difficulty no longer hides an unknown name in a formula; each is under its own field,
+    and hostile YAML (aliases, deep nesting) is a listed problem, not a traceback."""
+    (tmp_path / "two-problems.yaml").write_text(
+        GOOD.replace("id: good-question", "id: two-problems").replace("difficulty: 2", "difficulty: 7")
+        .replace("value: a + b", "value: a + bogus"))
+    (tmp_path / "bomb.yaml").write_text("a: &a [x, x, x]\nb: [*a, *a, *a]\n")
+    (tmp_path / "deep.yaml").write_text("id: " + "[" * 10_000)
+    out = cli("validate", str(tmp_path))
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    lines = out.stdout.splitlines()
+    assert f"{tmp_path / 'two-problems.yaml'}: difficulty: must be at most 5, not 7" in lines
+    assert (f"{tmp_path / 'two-problems.yaml'}: answer.value: seed 0: 'a + bogus' does not give one number: "
+            "unknown name 'bogus'") in lines
+    assert f"{tmp_path / 'bomb.yaml'}: line 1, column 4: anchors ('&a') are not allowed in question files: write each value out in full" in lines
+    assert f"{tmp_path / 'deep.yaml'}: line 1, column 44: the YAML is nested more than 40 levels deep" in lines
+    assert lines[-1] == "0 question(s) loaded, 4 problem(s)"
 
 
 def test_sync_prints_counts_and_is_idempotent(tmp_path: Path) -> None:
@@ -76,3 +95,11 @@ def test_sync_prints_counts_and_is_idempotent(tmp_path: Path) -> None:
     assert "added 1, changed 0, unchanged 0, retired 0" in first.stdout
     second = cli("sync", str(tmp_path), env_extra=env)
     assert "added 0, changed 0, unchanged 1, retired 0" in second.stdout
+
+
+def test_admins_are_made_only_at_the_command_line(tmp_path: Path) -> None:
+    env = {"INTERVIEW_DATA_DIR": str(tmp_path / "data")}
+    made = cli("user", "add", "root", "--admin", "--password", "root password", env_extra=env)
+    assert made.returncode == 0 and "created admin 'root'" in made.stdout, made.stderr
+    both = cli("user", "add", "two", "--admin", "--instructor", "--password", "two password", env_extra=env)
+    assert both.returncode == 2 and "one of --instructor or --admin" in both.stderr

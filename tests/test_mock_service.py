@@ -79,20 +79,48 @@ def test_default_formats_are_the_yaml_data() -> None:
     assert [s.name for s in onsite.sections] == ["Coding", "ML concepts", "Math", "System design", "Behavioural"]
 
 
-def test_ensure_formats_adds_missing_ones_and_keeps_edits(session: Session) -> None:
+def test_ensure_formats_follows_the_file_for_bundled_formats_and_keeps_owned_ones(session: Session) -> None:
+    """Bundled formats are read-only in the browser and change through mock_formats.yaml, so
+    the file wins over a changed bundled row; a format with an owner is theirs and kept."""
     mock.ensure_formats(session)
     rows = {f.slug: f for f in mock.list_formats(session)}
     assert set(rows) == {"ml-onsite-60", "phone-screen-20", "quick-5"}
     assert [f.minutes for f in mock.list_formats(session)] == [5, 20, 60]  # shortest first
     assert rows["quick-5"].sections[0]["count"] == 3 and rows["quick-5"].sections[0]["areas"] == ["math", "ml"]
-    rows["quick-5"].minutes = 7  # an instructor's edit
+    rows["quick-5"].minutes = 7  # changed behind the file's back
     session.add(rows["quick-5"])
     session.delete(rows["phone-screen-20"])
+    owner = User(name="teacher", role="instructor")
+    session.add(owner)
+    session.flush()
+    session.add(MockFormat(slug="mine-9", name="Mine", minutes=9, owner_id=owner.id,
+                           sections=[{"name": "Math", "areas": ["math"], "count": 1}]))
     session.commit()
     mock.ensure_formats(session)
     session.expire_all()
-    assert session.get(MockFormat, "quick-5").minutes == 7
+    assert session.get(MockFormat, "quick-5").minutes == 5
     assert session.get(MockFormat, "phone-screen-20") is not None
+    assert session.get(MockFormat, "mine-9").minutes == 9
+
+
+def test_save_format_owns_new_formats_and_refuses_others(session: Session) -> None:
+    mock.ensure_formats(session)
+    teacher, other, admin = (User(name=n, role=r) for n, r in (("teacher", "instructor"), ("other", "instructor"), ("root", "admin")))
+    session.add_all([teacher, other, admin])
+    session.commit()
+    text = "name: Tiny mock\nminutes: 3\nsections:\n  - {name: Math, areas: [math], count: 1}\n"
+    assert mock.save_format(session, teacher, "tiny-3", text).owner_id == teacher.id
+    for user, slug in ((other, "tiny-3"), (teacher, "quick-5"), (admin, "quick-5")):
+        with pytest.raises(MockError) as info:
+            mock.save_format(session, user, slug, text.replace("minutes: 3", "minutes: 4"))
+        assert info.value.status == 403
+    assert mock.save_format(session, admin, "tiny-3", text.replace("minutes: 3", "minutes: 4")).owner_id == teacher.id
+    assert session.get(MockFormat, "tiny-3").minutes == 4
+    # the text is untrusted YAML: aliases and deep nesting are refused with the line, not expanded
+    with pytest.raises(MockError, match="line 1, column 7: anchors"):
+        mock.save_format(session, teacher, "tiny-3", "name: &a Tiny\nminutes: 3\nsections: [*a]\n")
+    with pytest.raises(MockError, match="nested more than 40 levels"):
+        mock.save_format(session, teacher, "tiny-3", "sections: " + "[" * 10_000)
 
 
 def test_a_bad_format_is_refused_with_the_field_named() -> None:

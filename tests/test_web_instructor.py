@@ -12,10 +12,11 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from interview import accounts
-from interview.models import Cohort, CohortMember, Question
+from interview.models import Attempt, Cohort, CohortMember, MockFormat, Question, User
 from interview.sync import sync_bank
 from interview.web import create_app
 from tests.test_bank_loader import GOOD
+from tests.conftest import REPO
 from tests.test_web_app import csrf_of, field, sign_in
 
 AUTHORED = GOOD.replace("id: good-question", "id: web-authored")
@@ -54,6 +55,23 @@ def app(engine: sa.Engine, bundled_bank: list) -> Flask:
 def teacher(app: Flask) -> FlaskClient:
     c = app.test_client()
     sign_in(c, "teacher", "teacher password")
+    return c
+
+
+def admin_client(app: Flask, engine: sa.Engine) -> FlaskClient:
+    """An admin, made as the command line makes one (no request can)."""
+    with Session(engine) as s:
+        accounts.create_user(s, "root", "root password", role="admin")
+    c = app.test_client()
+    sign_in(c, "root", "root password")
+    return c
+
+
+def other_instructor(app: Flask, engine: sa.Engine) -> FlaskClient:
+    with Session(engine) as s:
+        accounts.create_user(s, "mallory", "mallory password", role="instructor")
+    c = app.test_client()
+    sign_in(c, "mallory", "mallory password")
     return c
 
 
@@ -110,8 +128,21 @@ def test_authoring_round_trip_through_the_browser_routes(teacher: FlaskClient, a
         assert s.get(Question, "web-authored").status == "retired"  # type: ignore[union-attr]
 
 
-def test_bank_questions_are_not_edited_in_the_browser(teacher: FlaskClient) -> None:
-    assert teacher.get("/instructor/questions/f1-from-confusion-counts/edit").status_code == 409
+def test_bank_questions_are_not_edited_in_the_browser_by_anyone(teacher: FlaskClient, app: Flask, engine: sa.Engine) -> None:
+    admin = admin_client(app, engine)
+    bank_text = (REPO / "question_bank" / "ml" / "f1-from-confusion-counts.yaml").read_text()
+    with Session(engine) as s:
+        before = s.get(Question, "f1-from-confusion-counts").model_dump()  # type: ignore[union-attr]
+    for c in (teacher, admin):
+        assert c.get("/instructor/questions/f1-from-confusion-counts/edit").status_code == 403
+        code, body = editor_post(c, "/instructor/questions/f1-from-confusion-counts/edit", bank_text.replace("difficulty: 2", "difficulty: 5"), "save")
+        assert code == 403, body[:500]
+        code, body = editor_post(c, "/instructor/questions/new", bank_text, "save")
+        assert code == 403 and b"bundled bank" in body
+        assert c.post("/instructor/questions/f1-from-confusion-counts/retire",
+                      data={"csrf_token": csrf_of(c.get("/instructor/").data)}).status_code == 403
+    with Session(engine) as s:
+        assert s.get(Question, "f1-from-confusion-counts").model_dump() == before  # type: ignore[union-attr]
 
 
 def zip_of(files: dict[str, str]) -> bytes:
@@ -171,11 +202,13 @@ def test_mock_formats_are_editable(teacher: FlaskClient) -> None:
     page = teacher.get("/instructor/formats/quick-5")
     assert page.status_code == 200
     token = csrf_of(page.data)
-    bad = teacher.post("/instructor/formats/quick-5", data={"csrf_token": token, "yaml": "name: X\nminutes: 0\nsections: []"})
-    assert bad.status_code == 400
+    bundled = teacher.post("/instructor/formats/quick-5", data={"csrf_token": token, "yaml": "name: X\nminutes: 0\nsections: []"})
+    assert bundled.status_code == 403  # bundled formats change through their file
     ok = teacher.post("/instructor/formats/tiny-3", data={"csrf_token": token, "yaml":
                       "name: Tiny mock\nminutes: 3\nsections:\n  - {name: Math, areas: [math], count: 1}\n"})
     assert ok.status_code == 302
+    bad = teacher.post("/instructor/formats/tiny-3", data={"csrf_token": token, "yaml": "name: X\nminutes: 0\nsections: []"})
+    assert bad.status_code == 400
     assert b"Tiny mock" in teacher.get("/instructor/formats").data
 
 
@@ -191,3 +224,166 @@ def test_an_unexpected_import_failure_is_reported_not_hung(teacher: FlaskClient,
                         content_type="multipart/form-data")
     body = resp.get_data()
     assert b"failed unexpectedly; nothing was imported" in body and b"disk on fire" not in body
+
+
+def test_editor_reports_every_problem_and_refuses_hostile_yaml(teacher: FlaskClient) -> None:
+    from tests.test_bank_loader import alias_bomb
+
+    two = AUTHORED.replace("difficulty: 2", "difficulty: 7").replace("value: a + b", "value: a + bogus")
+    code, body = editor_post(teacher, "/instructor/questions/new", two, "check")
+    assert code == 400
+    assert b"must be at most 5, not 7" in body and b"unknown name &#39;bogus&#39;" in body
+    assert re.search(rb"answer\.value\W[^<]*</", body) and b"params: seed" not in body
+    # the review's alias bomb: a short refusal naming the line, not a 17 MB page
+    code, body = editor_post(teacher, "/instructor/questions/new", AUTHORED + alias_bomb(7), "check")
+    assert code == 400 and len(body) < 60_000 and b"are not allowed in question files" in body and b"line 15" in body
+    for deep in ("id: " + "[" * 10_000, "id: " + "{a: " * 5_000):
+        code, body = editor_post(teacher, "/instructor/questions/new", deep, "save")
+        assert code == 400 and b"nested more than 40 levels deep" in body
+    code, body = editor_post(teacher, "/instructor/questions/new", AUTHORED + "source: " + "s" * 70_000 + "\n", "check")
+    assert code == 400 and b"at most 64 KiB" in body and len(body) < 200_000
+
+
+def test_import_refuses_hostile_yaml_as_listed_problems(teacher: FlaskClient, engine: sa.Engine) -> None:
+    from tests.test_bank_loader import alias_bomb
+
+    token = csrf_of(teacher.get("/instructor/import").data)
+    archive = zip_of({"a/web-bomb.yaml": AUTHORED.replace("web-authored", "web-bomb") + alias_bomb(7),
+                      "a/web-deep.yaml": "id: " + "[" * 10_000})
+    resp = teacher.post("/instructor/import", data={"csrf_token": token, "file": (io.BytesIO(archive), "q.zip")},
+                        content_type="multipart/form-data")
+    body = resp.get_data()
+    assert resp.status_code == 200 and b"Nothing was imported" in body and len(body) < 60_000
+    assert b"are not allowed in question files" in body and b"nested more than 40 levels deep" in body
+    with Session(engine) as s:
+        assert s.get(Question, "web-bomb") is None
+
+
+def snapshot(engine: sa.Engine) -> dict:
+    with Session(engine) as s:
+        return {"questions": [q.model_dump() for q in s.exec(select(Question).order_by(Question.id)).all()],
+                "formats": [f.model_dump() for f in s.exec(select(MockFormat).order_by(MockFormat.slug)).all()]}
+
+
+def test_an_instructor_cannot_change_another_instructors_work(teacher: FlaskClient, app: Flask, engine: sa.Engine) -> None:
+    """Issue 13 item 8: each attack answers 403 and changes nothing."""
+    assert editor_post(teacher, "/instructor/questions/new", AUTHORED, "save")[0] == 302
+    token = csrf_of(teacher.get("/instructor/formats/tiny-3").data)
+    tiny = "name: Tiny mock\nminutes: 3\nsections:\n  - {name: Math, areas: [math], count: 1}\n"
+    assert teacher.post("/instructor/formats/tiny-3", data={"csrf_token": token, "yaml": tiny}).status_code == 302
+    mallory = other_instructor(app, engine)
+    before = snapshot(engine)
+    hijack = AUTHORED.replace("difficulty: 2", "difficulty: 5")
+    assert mallory.get("/instructor/questions/web-authored/edit").status_code == 403
+    assert editor_post(mallory, "/instructor/questions/web-authored/edit", hijack, "save")[0] == 403
+    code, body = editor_post(mallory, "/instructor/questions/new", hijack, "save")  # the same id through "new"
+    assert code == 403 and b"another instructor" in body
+    mtoken = csrf_of(mallory.get("/instructor/").data)
+    assert mallory.post("/instructor/questions/web-authored/retire", data={"csrf_token": mtoken}).status_code == 403
+    assert mallory.post("/instructor/questions/f1-from-confusion-counts/retire", data={"csrf_token": mtoken}).status_code == 403
+    assert mallory.post("/instructor/formats/tiny-3", data={"csrf_token": mtoken, "yaml": tiny.replace("3", "4")}).status_code == 403
+    assert mallory.post("/instructor/formats/quick-5", data={"csrf_token": mtoken, "yaml": tiny}).status_code == 403
+    resp = mallory.post("/instructor/import", data={"csrf_token": mtoken, "file": (io.BytesIO(zip_of({"web-authored.yaml": hijack})), "q.zip")},
+                        content_type="multipart/form-data")
+    assert b"Nothing was imported" in resp.get_data() and b"another instructor" in resp.get_data()
+    # what mallory sees: read-only pages, no edit link or save button
+    page = mallory.get("/instructor/formats/tiny-3")
+    assert page.status_code == 200 and b"Save format" not in page.data and b"another instructor" in page.data.lower()
+    assert b">edit</a>" not in mallory.get("/instructor/questions/web-authored/history").data
+    assert snapshot(engine) == before
+    # the owner still can
+    assert editor_post(teacher, "/instructor/questions/web-authored/edit", hijack, "save")[0] == 302
+
+
+def test_an_admin_may_change_any_instructors_work_but_not_bundled_formats(teacher: FlaskClient, app: Flask, engine: sa.Engine) -> None:
+    assert editor_post(teacher, "/instructor/questions/new", AUTHORED, "save")[0] == 302
+    token = csrf_of(teacher.get("/instructor/formats/tiny-3").data)
+    tiny = "name: Tiny mock\nminutes: 3\nsections:\n  - {name: Math, areas: [math], count: 1}\n"
+    assert teacher.post("/instructor/formats/tiny-3", data={"csrf_token": token, "yaml": tiny}).status_code == 302
+    admin = admin_client(app, engine)
+    home = admin.get("/instructor/")  # an admin is an instructor too, and lists everyone's questions
+    assert home.status_code == 200 and b"web-authored" in home.data
+    assert editor_post(admin, "/instructor/questions/web-authored/edit", AUTHORED.replace("difficulty: 2", "difficulty: 4"), "save")[0] == 302
+    atoken = csrf_of(admin.get("/instructor/").data)
+    assert admin.post("/instructor/formats/tiny-3", data={"csrf_token": atoken, "yaml": tiny.replace("minutes: 3", "minutes: 4")}).status_code == 302
+    assert admin.post("/instructor/questions/web-authored/retire", data={"csrf_token": atoken}).status_code == 302
+    assert admin.post("/instructor/formats/quick-5", data={"csrf_token": atoken, "yaml": tiny}).status_code == 403
+    with Session(engine) as s:
+        teacher_id = s.exec(select(User.id).where(User.name == "teacher")).one()
+        row = s.get(Question, "web-authored")
+        assert (row.version, row.difficulty, row.status, row.author_id) == (2, 4, "retired", teacher_id)  # type: ignore[union-attr]
+        fmt = s.get(MockFormat, "tiny-3")
+        assert (fmt.minutes, fmt.owner_id) == (4, teacher_id)  # type: ignore[union-attr]
+        assert s.get(MockFormat, "quick-5").minutes == 5  # type: ignore[union-attr]
+
+
+def test_item_analysis_everyone_is_your_own_cohorts_unless_admin(teacher: FlaskClient, app: Flask, engine: sa.Engine) -> None:
+    token = csrf_of(teacher.get("/instructor/").data)
+    assert teacher.post("/instructor/cohorts", data={"csrf_token": token, "name": "Mine"}).status_code == 302
+    with Session(engine) as s:
+        alice = s.exec(select(User).where(User.name == "alice")).one()
+        stranger = accounts.create_user(s, "stranger", "stranger password")
+        cohort = s.exec(select(Cohort)).one()
+        s.add(CohortMember(cohort_id=cohort.id, user_id=alice.id))  # type: ignore[arg-type]
+        for uid, answer in ((alice.id, "alice-wrong-answer"), (stranger.id, "stranger-secret-answer")):
+            s.add(Attempt(user_id=uid, question_id="f1-from-confusion-counts", seed=0, answer=answer, score=0.0,  # type: ignore[arg-type]
+                          verdict="incorrect", seconds_taken=20.0))
+        s.commit()
+    mine = teacher.get("/instructor/items").data
+    assert b"alice-wrong-answer" in mine and b"stranger-secret-answer" not in mine
+    assert b"learners of your cohorts" in mine
+    with Session(engine) as s:  # and the instructor's own attempts
+        teacher_id = s.exec(select(User.id).where(User.name == "teacher")).one()
+        s.add(Attempt(user_id=teacher_id, question_id="f1-from-confusion-counts", seed=0, answer="teacher-try",
+                      score=0.0, verdict="incorrect"))
+        s.commit()
+    assert b"teacher-try" in teacher.get("/instructor/items").data
+    everyone = admin_client(app, engine).get("/instructor/items").data
+    assert b"alice-wrong-answer" in everyone and b"stranger-secret-answer" in everyone
+    # an instructor with no cohort sees no one
+    assert b"alice-wrong-answer" not in other_instructor(app, engine).get("/instructor/items").data
+
+
+def test_deleting_an_instructor_who_runs_a_cohort(teacher: FlaskClient, app: Flask, engine: sa.Engine) -> None:
+    """Refused (naming the cohort) while no admin can take it; then handed to the admin, the
+    questions and formats kept without an owner, no foreign key failing."""
+    token = csrf_of(teacher.get("/instructor/").data)
+    assert teacher.post("/instructor/cohorts", data={"csrf_token": token, "name": "Autumn bootcamp"}).status_code == 302
+    assert editor_post(teacher, "/instructor/questions/new", AUTHORED, "save")[0] == 302
+    tiny = "name: Tiny mock\nminutes: 3\nsections:\n  - {name: Math, areas: [math], count: 1}\n"
+    assert teacher.post("/instructor/formats/tiny-3", data={"csrf_token": token, "yaml": tiny}).status_code == 302
+    with Session(engine) as s:
+        cohort = s.exec(select(Cohort)).one()
+        alice_id = s.exec(select(User.id).where(User.name == "alice")).one()
+        s.add(CohortMember(cohort_id=cohort.id, user_id=alice_id))  # type: ignore[arg-type]
+        s.commit()
+    atoken = csrf_of(teacher.get("/account").data)
+    refused = teacher.post("/account/delete", data={"csrf_token": atoken, "confirm_name": "teacher"})
+    assert refused.status_code == 409 and b"Autumn bootcamp" in refused.data and b"--admin" in refused.data
+    with Session(engine) as s:
+        assert s.exec(select(User).where(User.name == "teacher")).first() is not None
+    admin_client(app, engine)
+    done = teacher.post("/account/delete", data={"csrf_token": atoken, "confirm_name": "teacher"})
+    assert done.status_code == 302
+    with Session(engine) as s:
+        root = s.exec(select(User).where(User.name == "root")).one()
+        assert s.exec(select(User).where(User.name == "teacher")).first() is None
+        assert s.exec(select(Cohort)).one().instructor_id == root.id
+        assert s.exec(select(CohortMember)).one().user_id == alice_id
+        assert s.get(Question, "web-authored").author_id is None  # type: ignore[union-attr]
+        assert s.get(MockFormat, "tiny-3").owner_id is None  # type: ignore[union-attr]
+
+
+def test_admin_required_lets_only_admins_through(engine: sa.Engine, bundled_bank: list) -> None:
+    from interview.web.auth import admin_required
+
+    with Session(engine) as s:
+        for name, role in (("alice", "learner"), ("teacher", "instructor"), ("root", "admin")):
+            accounts.create_user(s, name, f"{name} password", role=role)
+    app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "test-secret", "TESTING": True})
+    app.add_url_rule("/admin-only", "admin_only", admin_required(lambda: "admin page"))
+    assert app.test_client().get("/admin-only").status_code == 302  # anonymous: to sign in
+    for name, status in (("alice", 403), ("teacher", 403), ("root", 200)):
+        c = app.test_client()
+        sign_in(c, name, f"{name} password")
+        assert c.get("/admin-only").status_code == status, name

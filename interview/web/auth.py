@@ -10,7 +10,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
                    url_for)
 
 from graders.topics import AREAS, TOPICS
-from interview import accounts, optimizer
+from interview import accounts, optimizer, permissions
 from interview.models import User, utcnow
 from interview.web import get_session, limiter
 
@@ -42,8 +42,20 @@ def instructor_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     @login_required
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if g.user.role != "instructor":
+        if not permissions.is_instructor(g.user):
             abort(403, "This page is for instructors.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """For admins only (an admin account is created from the command line, never a request)."""
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not permissions.is_admin(g.user):
+            abort(403, "This page is for admins.")
         return view(*args, **kwargs)
 
     return wrapped
@@ -184,9 +196,12 @@ def import_data() -> Any:
 def delete() -> Any:
     if request.form.get("confirm_name") != g.user.name:
         abort(400, "To delete the account, type its name exactly in the confirmation box.")
-    accounts.delete_user(get_session(), g.user)
+    try:
+        note = accounts.delete_user(get_session(), g.user)
+    except accounts.AccountError as exc:  # an instructor's cohorts with no admin to take them
+        abort(409, str(exc))
     session.clear()
-    flash("The account and all its data were deleted.")
+    flash(" ".join(filter(None, ["The account and all its data were deleted.", note])))
     return redirect(url_for("auth.signin") if current_app.config["MULTI_USER"] else url_for("practice.today"))
 
 

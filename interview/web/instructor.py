@@ -1,5 +1,6 @@
 """Instructor pages: write and version questions, import and export files, cohorts, item
-analysis and mock formats. Every route needs the instructor role."""
+analysis and mock formats. Every route needs the instructor (or admin) role; who may change
+which question or format is `interview.permissions`'s answer."""
 from __future__ import annotations
 
 import io
@@ -19,7 +20,7 @@ from sqlmodel import Session, select
 
 from graders.question import KINDS
 from graders.topics import AREAS, TOPICS, topics_of
-from interview import authoring, catalog, cohorts, item_analysis, mock
+from interview import authoring, catalog, cohorts, item_analysis, mock, permissions
 from interview.models import MockFormat, Question, User, utcnow
 from interview.web import get_session
 from interview.web.auth import instructor_required
@@ -37,9 +38,12 @@ def _guard() -> None:
 @bp.get("/")
 def home() -> Any:
     db = get_session()
-    mine = db.exec(select(Question).where(Question.author_id == g.user.id).order_by(Question.updated_at.desc())).all()  # type: ignore[attr-defined]
+    # an admin's list is every question written in the browser or imported, whoever owns it
+    stmt = select(Question).where(Question.origin != "bank") if permissions.is_admin(g.user) else \
+        select(Question).where(Question.author_id == g.user.id)
+    mine = db.exec(stmt.order_by(Question.updated_at.desc())).all()  # type: ignore[attr-defined]
     return render_template("instructor/home.html", questions=mine, cohorts=cohorts.of_instructor(db, g.user),
-                           kinds=KINDS, areas=AREAS, topics=TOPICS)
+                           kinds=KINDS, areas=AREAS, topics=TOPICS, all_questions=permissions.is_admin(g.user))
 
 
 def starter_yaml(kind: str, title: str, area: str, topic: str) -> str:
@@ -68,8 +72,10 @@ def edit_question(question_id: str) -> Any:
     row = db.get(Question, question_id)
     if row is None:
         abort(404, f"There is no question '{question_id}'.")
-    if row.origin == "bank":
-        abort(409, "Bundled bank questions are edited as files in question_bank/; copy it under a new id to adapt it.")
+    if not permissions.can_edit_question(g.user, row):
+        if permissions.is_bundled_question(row):
+            abort(403, "Bundled bank questions are edited as files in question_bank/; copy it under a new id to adapt it.")
+        abort(403, "This is another instructor's question: only its owner or an admin may change it.")
     if request.method == "GET":
         return render_template("instructor/editor.html", text=row.yaml_text, problems=[], variant=None, spec=None,
                                editing=row)
@@ -81,16 +87,16 @@ def _editor_post(editing: Question | None) -> Any:
     action = request.form.get("action", "check")
     item, problems = authoring.check(text)
     variant = authoring.preview(item.question, catalog.new_seed()) if item and not problems else None
+    status = 200 if not problems else 400
     if action == "save" and not problems:
         try:
             row = authoring.save(get_session(), g.user, text, utcnow(),
                                  expected_id=editing.id if editing else None)
         except authoring.AuthoringError as exc:
-            problems = exc.problems
+            problems, status = exc.problems, exc.status  # 403: another's question or a bundled one
         else:
             flash(f"Saved '{row.id}' as version {row.version}.")
             return redirect(url_for("instructor.history", question_id=row.id))
-    status = 200 if not problems else 400
     return render_template("instructor/editor.html", text=text, problems=problems, variant=variant,
                            spec=item.question if item else None, editing=editing,
                            checked=action == "check" and not problems), status
@@ -105,13 +111,14 @@ def history(question_id: str) -> Any:
     versions = authoring.history(db, question_id)
     diffs = [authoring.diff(a.yaml_text, b.yaml_text, f"version {a.version}", f"version {b.version}")
              for a, b in zip(versions, versions[1:])]
-    return render_template("instructor/history.html", row=row, versions=versions, diffs=diffs)
+    return render_template("instructor/history.html", row=row, versions=versions, diffs=diffs,
+                           can_edit=permissions.can_edit_question(g.user, row))
 
 
 @bp.post("/questions/<question_id>/retire")
 def retire(question_id: str) -> Any:
     try:
-        authoring.retire(get_session(), question_id, utcnow())
+        authoring.retire(get_session(), g.user, question_id, utcnow())
     except authoring.AuthoringError as exc:
         abort(exc.status, str(exc))
     flash(f"'{question_id}' is retired: hidden from new practice, history kept.")
@@ -239,8 +246,10 @@ def assign(cohort_id: int) -> Any:
 def items() -> Any:
     db = get_session()
     cohort_id = request.args.get("cohort", type=int)
-    scope = "everyone"
-    user_ids = None
+    # "everyone" is every learner for an admin, and the learners of your own cohorts otherwise:
+    # an instructor sees nothing of learners who never joined them
+    scope = "everyone" if permissions.is_admin(g.user) else "learners of your cohorts"
+    user_ids = item_analysis.learners_visible_to(db, g.user)
     if cohort_id is not None:
         try:
             c = cohorts.owned(db, g.user, cohort_id)
@@ -257,37 +266,34 @@ def items() -> Any:
 def formats() -> Any:
     db = get_session()
     mock.ensure_formats(db)
-    return render_template("instructor/formats.html", formats=mock.list_formats(db))
+    rows = mock.list_formats(db)
+    return render_template("instructor/formats.html", formats=rows,
+                           editable={f.slug for f in rows if permissions.can_edit_format(g.user, f)})
 
 
 @bp.route("/formats/<slug>", methods=["GET", "POST"])
 def edit_format(slug: str) -> Any:
+    """Anyone may read a format; only its owner (or an admin) saves over it, and bundled
+    formats change through mock_formats.yaml. A new slug creates a format owned by the user."""
     db = get_session()
+    mock.ensure_formats(db)
     row = db.get(MockFormat, slug)
     error = None
     if request.method == "POST":
         try:
-            data = yaml.safe_load(request.form.get("yaml", "")) or {}
-            if not isinstance(data, dict):
-                raise mock.MockError("The format must be a mapping with name, minutes and sections.")
-            data["slug"] = slug
-            fmt = mock.validate_format(data)
-        except yaml.YAMLError as exc:
-            error = f"Not valid YAML: {exc}"
+            fmt = mock.save_format(db, g.user, slug, request.form.get("yaml", ""))
         except mock.MockError as exc:
+            if exc.status == 403:
+                abort(403, str(exc))
             error = str(exc)
         else:
-            if row is None:
-                row = MockFormat(slug=slug, name=fmt.name, minutes=fmt.minutes, sections=[], owner_id=g.user.id)
-            row.name, row.minutes = fmt.name, fmt.minutes
-            row.sections = [s.model_dump(exclude_defaults=True) | {"count": s.count} for s in fmt.sections]
-            db.add(row)
-            db.commit()
             flash(f"Format '{fmt.name}' saved.")
             return redirect(url_for("instructor.formats"))
     if row is not None:
         text = yaml.safe_dump({"name": row.name, "minutes": row.minutes, "sections": row.sections}, sort_keys=False)
     else:
         text = "name: New format\nminutes: 30\nsections:\n  - {name: ML concepts, areas: [ml], count: 3}\n"
+    read_only = row is not None and not permissions.can_edit_format(g.user, row)
     return render_template("instructor/format_edit.html", slug=slug, text=request.form.get("yaml", text),
-                           error=error), (400 if error else 200)
+                           error=error, read_only=read_only,
+                           bundled=row is not None and permissions.is_bundled_format(row)), (400 if error else 200)
