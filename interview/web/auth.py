@@ -12,7 +12,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
 from graders.topics import AREAS, TOPICS
 from interview import accounts, optimizer, permissions
 from interview.models import User, utcnow
-from interview.web import get_session, limiter
+from interview.web import access, get_session, limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -35,7 +35,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
             return redirect(url_for("auth.signin", next=request.path))
         return view(*args, **kwargs)
 
-    return wrapped
+    return access.declare(wrapped, access.LEARNER)
 
 
 def instructor_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,7 +46,7 @@ def instructor_required(view: Callable[..., Any]) -> Callable[..., Any]:
             abort(403, "This page is for instructors.")
         return view(*args, **kwargs)
 
-    return wrapped
+    return access.declare(wrapped, access.INSTRUCTOR)
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,7 +58,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             abort(403, "This page is for admins.")
         return view(*args, **kwargs)
 
-    return wrapped
+    return access.declare(wrapped, access.ADMIN)
 
 
 def _safe_next(target: str | None) -> str:
@@ -79,6 +79,7 @@ def _user_key() -> str:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(ACCOUNT_CREATION_LIMIT, methods=["POST"])
+@access.public
 def signup() -> Any:
     if not current_app.config["MULTI_USER"]:
         return redirect(url_for("practice.today"))
@@ -99,6 +100,7 @@ def signup() -> Any:
 
 @bp.route("/signin", methods=["GET", "POST"])
 @limiter.limit(ACCOUNT_CREATION_LIMIT, methods=["POST"])
+@access.public
 def signin() -> Any:
     if not current_app.config["MULTI_USER"]:
         return redirect(url_for("practice.today"))
@@ -115,6 +117,7 @@ def signin() -> Any:
 
 
 @bp.post("/signout")
+@access.public
 def signout() -> Any:
     session.clear()
     return redirect(url_for("auth.signin") if current_app.config["MULTI_USER"] else url_for("practice.today"))
@@ -169,6 +172,7 @@ def export() -> Response:
 
 @bp.post("/account/import")
 @limiter.limit(ACCOUNT_CREATION_LIMIT)
+@access.public
 def import_data() -> Any:
     """Bring an export into this instance as a new account (multi-user) or as the local learner's history."""
     upload = request.files.get("file")

@@ -22,10 +22,11 @@ from graders.question import KINDS
 from graders.topics import AREAS, TOPICS, topics_of
 from interview import authoring, catalog, cohorts, item_analysis, mock, permissions
 from interview.models import MockFormat, Question, User, utcnow
-from interview.web import get_session
+from interview.web import access, get_session
 from interview.web.auth import instructor_required
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+access.blueprint_rule(bp, access.INSTRUCTOR)  # enforced by _guard below
 STARTERS = Path(__file__).resolve().parent.parent / "starters"
 
 
