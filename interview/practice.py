@@ -145,11 +145,11 @@ def submit(session: Session, user: User, secret: str, token: str, answer: str, h
 
 def rate(session: Session, user: User, attempt_id: int, rating: int, now: datetime) -> Attempt:
     """The learner's self-rating of a rubric answer; a second rating changes nothing."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id:  # first: a stranger learns nothing, not even the form's rules
+        raise PracticeError("There is no such attempt of yours.", 404)
     if rating not in (1, 2, 3, 4):
         raise PracticeError("A rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).")
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None or attempt.user_id != user.id:
-        raise PracticeError("There is no such attempt of yours.", 404)
     if attempt.self_rating is not None:
         return attempt
     attempt.self_rating = rating

@@ -60,6 +60,10 @@ def sit(mock_id: int) -> Any:
 def save(mock_id: int) -> Any:
     db, now = get_session(), utcnow()
     try:
+        mock.get_mock(db, g.user, mock_id)  # whose mock it is, before anything about the form
+    except mock.MockError as exc:
+        abort(exc.status, str(exc))
+    try:
         position = int(request.form.get("position", ""))
         seconds = float(request.form.get("seconds_spent", "0") or 0)
     except ValueError:

@@ -57,11 +57,9 @@ def answer() -> Any:
 @bp.post("/rate/<int:attempt_id>")
 @login_required
 def rate(attempt_id: int) -> Any:
-    try:
-        rating = int(request.form.get("rating", ""))
-        practice.rate(get_session(), g.user, attempt_id, rating, utcnow())
-    except ValueError:
-        abort(400, "A rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).")
+    raw = request.form.get("rating", "")
+    try:  # an unreadable rating is refused by the service, after it checked whose attempt this is
+        practice.rate(get_session(), g.user, attempt_id, int(raw) if raw.strip().isdigit() else 0, utcnow())
     except practice.PracticeError as exc:
         abort(exc.status, str(exc))
     return redirect(url_for("practice.today"))
