@@ -291,3 +291,78 @@ def test_deep_recursion() -> None:
 def test_too_long_source_is_refused() -> None:
     r = sandbox.run("x = 1\n" * 30_000)
     assert r.status == "blocked" and "too long" in r.message
+
+
+# --- whole-tree caps (memory, processes, disk) -----------------------------------------------
+
+FOUR_CHILDREN = """
+import os, time
+kids = []
+for i in range(4):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(400 << 20)
+        for j in range(0, len(block), 4096):
+            block[j] = 1
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+failed = sum(os.waitpid(k, 0)[1] != 0 for k in kids)
+print('failed', failed)
+"""
+CAP = sandbox.Limits(wall_seconds=20, cpu_seconds=10, memory_mb=512)
+
+
+def test_forked_children_share_one_memory_cap() -> None:
+    """4 children touching 400 MB each may not add up to 1.6 GB: the run ends as memory_limit
+    and the kernel never let the tree pass the cap."""
+    r = run(FOUR_CHILDREN, CAP)
+    assert r.details["bounded_by"] in ("cgroup-v1", "cgroup-v2", "rlimit-nproc"), r.details
+    assert r.status == "memory_limit" or r.details["bounded_by"] == "rlimit-nproc" and "Resource" in r.stderr
+    if r.details["bounded_by"].startswith("cgroup"):
+        assert r.details["oom_kills"] >= 1 and 0 < r.details["memory_peak"] <= CAP.memory_mb << 20
+        assert "whole run" in r.message
+    assert_host_fine()
+
+
+def test_without_a_cgroup_the_code_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sandbox.CGROUPS_ENV, "0")
+    r = run(FOUR_CHILDREN, CAP)
+    assert r.details["bounded_by"] == "rlimit-nproc"
+    assert r.status == "runtime_error" and "Resource temporarily unavailable" in r.stderr
+    r = run("import os\nprint(os.getpid())")  # a program that does not fork runs as before
+    assert r.status == "ok" and r.details["bounded_by"] == "rlimit-nproc"
+
+
+@pytest.mark.parametrize("target", ["/dev/shm/x", "/dev/x", "/tmp/x"])
+def test_shm_and_dev_are_not_unbounded_disk(target: str) -> None:
+    src = (f"f = open({target!r}, 'wb')\nblock = b'x' * (1 << 20)\n"
+           "for i in range(200):\n    f.write(block)\n    f.flush()\n")
+    r = run(src, CAP)
+    assert r.status in ("runtime_error", "output_limit", "memory_limit"), (r.status, r.stderr)
+    assert any(e in r.stderr for e in ("No space left", "Read-only file system", "File too large")) \
+        or r.status == "memory_limit", r.stderr
+    # the disk budget of /tmp and /dev/shm together is tmp_mb
+    r = run("import os\nfor d in ('/tmp', '/dev/shm'):\n    s = os.statvfs(d)\n    print(s.f_blocks * s.f_frsize)")
+    assert sum(map(int, r.stdout.split())) <= FAST.tmp_mb << 20
+
+
+def test_fork_bomb_is_bounded_by_the_pids_cap() -> None:
+    limits = sandbox.Limits(wall_seconds=2, cpu_seconds=1, processes=64)
+    r = run("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", limits)
+    assert r.status == "timeout"
+    if r.details["bounded_by"].startswith("cgroup") and "pids_peak" in r.details:
+        assert r.details["pids_peak"] <= limits.processes
+    assert_host_fine()
+
+
+def test_the_cgroup_is_removed_after_the_run() -> None:
+    from graders import cgroups
+    found = cgroups.layout()
+    if found is None:
+        pytest.skip("no cgroup can be made here")
+    r = run("import os\nos.fork()\nimport time\ntime.sleep(0.2)")
+    assert r.details["bounded_by"] == found[0]
+    for parent in found[1].values():
+        left = [p.name for p in parent.iterdir() if p.name.startswith(cgroups.PREFIX)]
+        assert left == [], left
