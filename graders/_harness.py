@@ -31,6 +31,7 @@ has no cgroup (INTERVIEW_SANDBOX_BOUND=rlimit-nproc) each child lowers RLIMIT_NP
 processes that exist before running learner code, so that code cannot fork.
 """
 import gc
+import hashlib
 import json
 import os
 import select
@@ -175,7 +176,6 @@ def _digest(value, compare):
     v = canon(_jsonable(value))
     if compare == "unordered" and isinstance(v, list):
         v = sorted(json.dumps(x, sort_keys=True) for x in v)
-    import hashlib
     return hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()
 
 
@@ -196,11 +196,13 @@ def _cpu_of_child(job, code, args):
             _only_std_fds(keep=(dig_w,))  # in particular the worker's result pipe: the learner cannot report
             _no_forks()
             gc.disable()  # as timeit does: a collection pass over the big input is O(n) noise per call
+            value = None
             if code is not None:
                 ns = {"__name__": "solution", "__builtins__": __builtins__}
                 exec(code, ns)
                 value = ns[job["function"]](*args)
-                os.write(dig_w, (str(_digest(value, job.get("compare", "exact"))) + "\n").encode())
+            # the empty child fingerprints None the same way: that fixed cost cancels out
+            os.write(dig_w, (str(_digest(value, job.get("compare", "exact"))) + "\n").encode())
         except BaseException:  # noqa: BLE001 - a failing call ends the timing of this size
             status = 1
         finally:

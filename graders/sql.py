@@ -235,6 +235,30 @@ def check_reference(schema: str, datasets: list[Rows], reference: str) -> None:
         _REFERENCE[key] = (tuple(r["columns"]), tuple(tuple(row) for row in r["rows"]))
 
 
+def prefetch(answers: list[dict[str, Any]]) -> None:
+    """Run many questions' SQL in one sandbox run (loading a whole bank): what runs cleanly is
+    remembered, so each question's own check finds it; anything else is left to that check,
+    which runs the question alone and reports the field to fix."""
+    items, keys = [], []
+    for raw in answers:
+        try:
+            schema, reference = raw["schema"], raw["reference"]
+            datasets = [raw.get("rows") or {}] + ([raw["hidden_rows"]] if raw.get("hidden_rows") is not None else [])
+            ds_keys = [(schema, _freeze(rows), reference) for rows in datasets]
+        except (KeyError, TypeError, ValueError):
+            continue
+        if isinstance(schema, str) and isinstance(reference, str) and not all(k in _REFERENCE for k in ds_keys):
+            items.append({"schema": schema, "datasets": datasets, "query": _clean(reference), "all": True})
+            keys.append(ds_keys)
+    if not items:
+        return
+    _result, report = run_batch(items)
+    for ds_keys, results in zip(keys, report or []):
+        if len(results) == len(ds_keys) and all(r.get("status") == "ok" for r in results):
+            for key, r in zip(ds_keys, results):
+                _REFERENCE[key] = (tuple(r["columns"]), tuple(tuple(row) for row in r["rows"]))
+
+
 def reference_result(schema: str, rows_json: str, reference: str) -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]]:
     """(column names, rows) of the reference query on one data set, run in the sandbox once."""
     key = (schema, rows_json, reference)

@@ -213,3 +213,18 @@ def test_endless_schema_is_stopped_too() -> None:
     problems = _problems(_question(endless))
     assert time.perf_counter() - start < 10
     assert any("schema" in p and "stopped after" in p or "memory" in p for p in problems), problems
+
+
+def test_loading_a_bank_runs_its_sql_in_one_sandbox_run(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+    calls: list[int] = []
+    real = sql.run_batch
+    monkeypatch.setattr(sql, "run_batch", lambda items: calls.append(len(items)) or real(items))
+    for i in range(3):
+        tag = uuid.uuid4().hex[:8]  # fresh SQL: nothing remembered from other tests
+        text = (DAU % "true").replace("daily-active-users", f"daily-active-users-{i}").replace(
+            "AS dau\n", f"AS dau, '{tag}' AS tag\n")
+        (tmp_path / f"daily-active-users-{i}.yaml").write_text(text)
+    loaded, problems = bank.load_bank([tmp_path])
+    assert len(loaded) == 3 and not problems
+    assert calls == [3]
