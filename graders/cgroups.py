@@ -216,23 +216,41 @@ def _probe_v1(own: dict[str, str], root: Path) -> dict[str, Path] | None:
     return out
 
 
-def layout(root: Path = ROOT) -> tuple[str, dict[str, Path]] | None:
-    """("cgroup-v2" | "cgroup-v1", parent directories for run groups), or None; probed once."""
+STALE_SECONDS = 600
+
+
+def _probe(root: Path, own: dict[str, str]) -> tuple[str, dict[str, Path]] | None:
+    v2 = _probe_v2(own, root)
+    if v2:
+        return "cgroup-v2", v2
+    v1 = _probe_v1(own, root)
+    return ("cgroup-v1", v1) if v1 else None
+
+
+def _remove_stale(parents: dict[str, Path]) -> None:
+    """Groups an earlier process of ours left behind (it was killed mid-run): long idle ones."""
+    now = time.time()
+    for parent in parents.values():
+        try:
+            for d in parent.iterdir():
+                if d.name.startswith(PREFIX) and d.is_dir() and now - d.stat().st_mtime > STALE_SECONDS:
+                    _kill_all(d)
+                    _rmdir(d, wait=0)
+        except OSError:
+            continue
+
+
+def layout(root: Path | None = None, own: dict[str, str] | None = None) -> tuple[str, dict[str, Path]] | None:
+    """("cgroup-v2" | "cgroup-v1", parent directories for run groups), or None. Probed once
+    for the real /sys/fs/cgroup; `root` and `own` (controller -> path) are for tests."""
     global _layout
+    if root is not None:
+        return _probe(root, own if own is not None else _own_paths())
     with _lock:
-        if _layout is False or root != ROOT:
-            own = _own_paths()
-            found: tuple[str, dict[str, Path]] | None = None
-            v2 = _probe_v2(own, root)
-            if v2:
-                found = ("cgroup-v2", v2)
-            else:
-                v1 = _probe_v1(own, root)
-                if v1:
-                    found = ("cgroup-v1", v1)
-            if root != ROOT:
-                return found
-            _layout = found
+        if _layout is False:
+            _layout = _probe(ROOT, _own_paths())
+            if _layout:
+                _remove_stale(_layout[1])
         return _layout  # type: ignore[return-value]
 
 
@@ -247,9 +265,10 @@ def _sweep() -> None:
                 _leftovers.append(d)
 
 
-def create(memory_bytes: int, pids: int, root: Path = ROOT) -> RunGroup | None:
-    """A fresh group capped at `memory_bytes` (no swap beyond it) and `pids` tasks, or None."""
-    found = layout(root)
+def create(memory_bytes: int, pids: int, found: tuple[str, dict[str, Path]] | None | bool = False) -> RunGroup | None:
+    """A fresh group capped at `memory_bytes` (no swap beyond it) and `pids` tasks, or None.
+    `found`: a layout to use instead of this machine's (tests)."""
+    found = layout() if found is False else found
     if found is None:
         return None
     _sweep()
@@ -268,7 +287,7 @@ def create(memory_bytes: int, pids: int, root: Path = ROOT) -> RunGroup | None:
                 (d / "pids.max").write_text(str(pids))
             elif ctrl == "memory":
                 (d / "memory.limit_in_bytes").write_text(str(memory_bytes))
-                if (d / "memory.memsw.limit_in_bytes").exists():
+                if (parent / "memory.memsw.limit_in_bytes").exists():  # swap accounting is on
                     (d / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
             else:
                 (d / "pids.max").write_text(str(pids))

@@ -39,11 +39,12 @@ Without bwrap, `run` refuses (status `blocked`) unless `INTERVIEW_UNSAFE_LOCAL_C
 runs a plain subprocess with the same rlimits and nothing else: only for a single user
 running their own code on their own machine.
 
-Note: RLIMIT_NPROC is counted per host uid, so concurrent sandboxes share the `processes`
-budget of uid 65534, and the tasks of finished sandboxes are released a little after they
-exit (we measured ~60 such tasks at 4 concurrent runs), hence the default of 256. A fork bomb
-in one run can make another's start fail for the moment it takes to kill it: `run` retries
-a failed bwrap start once and the code harness retries a failed fork.
+Note: RLIMIT_NPROC is counted per host uid, so concurrent sandboxes share one budget of uid
+65534, and the tasks of finished sandboxes are released a little after they exit (we
+measured ~60 such tasks at 4 concurrent runs). With a cgroup, each run is held to
+`processes` by pids.max and the per-uid limit is only a wide backstop (16 runs' worth);
+without one, a fork bomb in one run can make another's start fail for the moment it takes to
+kill it: `run` retries a failed bwrap start once and the code harness retries a failed fork.
 """
 from __future__ import annotations
 
@@ -77,6 +78,7 @@ UNSAFE_ENV = "INTERVIEW_UNSAFE_LOCAL_CODE"
 SITE_IN_SANDBOX = "/opt/interview-site"
 MAX_SOURCE_BYTES = 120_000  # one argv string may not exceed 128 KiB (MAX_ARG_STRLEN)
 REPORT_CAP = 8 << 20
+UID_BACKSTOP = 16  # with a cgroup: RLIMIT_NPROC of uid nobody = this many runs' `processes`
 BOUND_ENV = "INTERVIEW_SANDBOX_BOUND"  # tells a harness inside how the tree is bounded
 CGROUPS_ENV = "INTERVIEW_SANDBOX_CGROUPS"  # "0" turns the cgroup off (tests of the fallback)
 
@@ -261,11 +263,12 @@ def _env(site: str | None) -> dict[str, str]:
     return env
 
 
-def _prlimit_args(limits: Limits) -> list[str]:
+def _prlimit_args(limits: Limits, nproc: int | None = None) -> list[str]:
     mem = limits.memory_mb << 20
     fsize = limits.file_size_mb << 20
     cpu = max(1, int(limits.cpu_seconds))
-    return [PRLIMIT, f"--cpu={cpu}:{cpu + 1}", f"--as={mem}:{mem}", f"--nproc={limits.processes}:{limits.processes}",
+    nproc = nproc or limits.processes
+    return [PRLIMIT, f"--cpu={cpu}:{cpu + 1}", f"--as={mem}:{mem}", f"--nproc={nproc}:{nproc}",
             f"--fsize={fsize}:{fsize}", f"--nofile={limits.open_files}:{limits.open_files}", "--core=0:0", "--"]
 
 
@@ -361,7 +364,10 @@ def _run_once(source: str, stdin: bytes, limits: Limits, args: list[str], report
         popen_kw["env"] = _env(str(site) if site and python_bin == SANDBOX_PYTHON else None) | {
             "HOME": workdir.name, BOUND_ENV: bound}
     if os.path.exists(PRLIMIT):
-        argv = _prlimit_args(limits) + argv
+        # with a cgroup, pids.max bounds each run; the per-uid RLIMIT_NPROC (shared by every
+        # sandbox) is then only a host-wide backstop, wide enough that one run's fork bomb
+        # does not starve the others
+        argv = _prlimit_args(limits, limits.processes * UID_BACKSTOP if group is not None else None) + argv
     else:
         popen_kw["preexec_fn"] = lambda: _set_rlimits(limits)
     if group is not None:
@@ -414,7 +420,7 @@ def _run_once(source: str, stdin: bytes, limits: Limits, args: list[str], report
             group.remove()
     res.details["bounded_by"] = bound
     if group is not None:
-        res.details.update(usage)
+        res.details.update(usage, cgroup=next(iter(group.dirs.values())).name)
         if usage.get("oom_kills", 0) > 0 and res.status in ("ok", "runtime_error", "memory_limit"):
             res.status = "memory_limit"
             res.message = (f"Ran out of memory: the whole run (every process, /tmp and /dev/shm) is "

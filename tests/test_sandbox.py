@@ -362,7 +362,48 @@ def test_the_cgroup_is_removed_after_the_run() -> None:
     if found is None:
         pytest.skip("no cgroup can be made here")
     r = run("import os\nos.fork()\nimport time\ntime.sleep(0.2)")
-    assert r.details["bounded_by"] == found[0]
+    assert r.details["bounded_by"] == found[0] and r.details["cgroup"].startswith(cgroups.PREFIX)
     for parent in found[1].values():
-        left = [p.name for p in parent.iterdir() if p.name.startswith(cgroups.PREFIX)]
-        assert left == [], left
+        assert not (parent / r.details["cgroup"]).exists()
+
+
+def test_cgroup_layouts_on_fake_trees(tmp_path: Path) -> None:
+    """Where groups are made and which files set the caps, for both layouts (the kernel side
+    is exercised by the tests above on this machine's own layout)."""
+    from graders import cgroups
+    v2 = tmp_path / "v2"
+    base = v2 / "system.slice" / "interview.service"
+    base.mkdir(parents=True)
+    (v2 / "cgroup.controllers").write_text("cpu io memory pids\n")
+    (base / "cgroup.subtree_control").write_text("")
+    found = cgroups.layout(v2, {"": "/system.slice/interview.service"})
+    assert found == ("cgroup-v2", {"unified": base})
+    assert set((base / "cgroup.subtree_control").read_text().split()) == {"+memory", "+pids"}
+    group = cgroups.create(256 << 20, 64, found=found)
+    assert group is not None and group.kind == "cgroup-v2"
+    run_dir = group.dirs["unified"]
+    assert run_dir.parent == base and run_dir.name.startswith(cgroups.PREFIX)
+    assert (run_dir / "memory.max").read_text() == str(256 << 20) and (run_dir / "pids.max").read_text() == "64"
+    (run_dir / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n")
+    (run_dir / "memory.peak").write_text(str(200 << 20))
+    assert group.usage()["oom_kills"] == 2 and group.usage()["memory_peak"] == 200 << 20
+
+    v1 = tmp_path / "v1"
+    mem = v1 / "memory" / "process_api" / "abc"
+    mem.mkdir(parents=True)
+    (mem / "memory.limit_in_bytes").write_text("9223372036854771712")
+    (mem / "memory.memsw.limit_in_bytes").write_text("9223372036854771712")
+    (v1 / "pids").mkdir()
+    found = cgroups.layout(v1, {"memory": "/process_api/abc", "pids": "/"})
+    assert found == ("cgroup-v1", {"memory": mem, "pids": v1 / "pids"})
+    group = cgroups.create(512 << 20, 256, found=found)
+    assert group is not None and group.pids == 256
+    assert (group.dirs["memory"] / "memory.limit_in_bytes").read_text() == str(512 << 20)
+    assert (group.dirs["memory"] / "memory.memsw.limit_in_bytes").read_text() == str(512 << 20)
+    assert (group.dirs["pids"] / "pids.max").read_text() == "256"
+    (group.dirs["memory"] / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    assert group.usage()["oom_kills"] == 1
+
+    nothing = tmp_path / "none"
+    nothing.mkdir()
+    assert cgroups.layout(nothing, {"": "/"}) is None  # a v2 tree without memory: no group
