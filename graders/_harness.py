@@ -203,8 +203,12 @@ def _cpu_of_child(job, code, args):
                 value = ns[job["function"]](*args)
             # the empty child fingerprints None the same way: that fixed cost cancels out
             os.write(dig_w, (str(_digest(value, job.get("compare", "exact"))) + "\n").encode())
-        except BaseException:  # noqa: BLE001 - a failing call ends the timing of this size
+        except BaseException as exc:  # noqa: BLE001 - a failing call ends the timing of this size
             status = 1
+            try:
+                os.write(dig_w, ("!" + type(exc).__name__[:60] + "\n").encode())
+            except BaseException:  # noqa: BLE001
+                pass
         finally:
             os._exit(status)
     os.close(dig_w)
@@ -259,8 +263,9 @@ def _timer(job, code, lines, task):
         if wstatus != 0:
             if os.WIFSIGNALED(wstatus) and os.WTERMSIG(wstatus) == signal.SIGXCPU:
                 return {"status": "timeout"}
-            return {"status": "error", "type": "TimedCallFailed", "message": "the timed call failed",
-                    "line": None, "text": ""}
+            raised = got[1:] if got.startswith("!") else ""
+            return {"status": "error", "type": "TimedCallFailed", "line": None, "text": "",
+                    "message": f"raised {raised}" if raised else "the timed call failed"}
         if not got or (digest is not None and got != digest):
             # ended without returning (e.g. os._exit), or returned different values: not a timing
             return {"status": "error", "type": "TimedCallDidNotReturn",
@@ -484,7 +489,7 @@ def main():
                 task = {"kind": "time", "n": n, "budget": job.get("time_budget", 0.05)}
                 r = _run_task(job, code, lines, task, job["timing_limit"], False, body=_timer)
                 timings.append({"n": n, "status": r["status"], "seconds": r.get("seconds"),
-                                "digest": r.get("digest"), "type": r.get("type")})
+                                "digest": r.get("digest"), "type": r.get("type"), "message": r.get("message")})
                 if r["status"] != "ok":
                     break
             report["timings"] = timings

@@ -510,8 +510,10 @@ def _unverified(spec: Answer, report: dict[str, Any]) -> str | None:
     timings = report.get("timings", [])
     bad = next((t for t in timings if t.get("type") in ("TimedCallDidNotReturn", "TimedCallFailed")), None)
     if bad is not None:
-        return (f"at size {bad['n']} your function " +
-                ("did not return" if bad["type"] == "TimedCallDidNotReturn" else "failed"))
+        if bad["type"] == "TimedCallDidNotReturn":
+            return f"at size {bad['n']} your function did not return"
+        raised = str(bad.get("message") or "").removeprefix("raised ")
+        return f"at size {bad['n']} your function failed" + (f" ({raised})" if bad.get("message", "").startswith("raised") else "")
     mine = {t["n"]: t["digest"] for t in timings if t.get("status") == "ok" and t.get("digest")}
     if not mine or spec.compare == "close":
         return None

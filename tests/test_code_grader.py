@@ -388,3 +388,13 @@ def test_hidden_inputs_never_reach_visible_output(two_sum) -> None:
     assert "LEAK" in shown  # the visible tests' output is shown ...
     for hidden in ("[-1, -2, -3, -4, -5]", "[0, 4, 3, 0]", "[5, 75, 25]"):
         assert hidden not in shown  # ... but holds no hidden test's input
+
+
+def test_a_function_failing_on_the_timing_sizes_is_not_given_full_credit() -> None:
+    q, v = load(TWO_SUM % COMPLEXITY)
+    src = ("def two_sum(nums, target):\n    if len(nums) > 2000:\n        raise RecursionError('too deep')\n"
+           "    d = {}\n    for j, x in enumerate(nums):\n        if target - x in d: return [d[target - x], j]\n"
+           "        d[x] = j\n")
+    g = graders.grade(q, v, src)
+    assert g.score == code.TOO_SLOW_CREDIT
+    assert "at size 4000 your function failed (RecursionError)" in g.feedback[-1]
