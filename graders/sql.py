@@ -36,17 +36,21 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Runs inside the sandbox (as `python3 -c`). Reads the job on stdin, reports on fd argv[1].
 # Every piece of question-supplied SQL (schema, rows, reference) and the learner's query run
 # here, never in the web process: on an in-memory SQLite per data set, with no database to
-# attach (SQLITE_LIMIT_ATTACHED = 0, ATTACH/DETACH denied), no PRAGMA, no load_extension, and
+# attach (SQLITE_LIMIT_ATTACHED = 0, ATTACH/DETACH denied), no PRAGMA but four harmless ones
+# (foreign keys, triggers, LIKE), no load_extension, and
 # a deadline on everything (schema and query alike). The query itself runs read-only.
 HARNESS = r"""
 import json, os, sqlite3, sys, time
 job = json.loads(sys.stdin.buffer.read())
 fd = int(sys.argv[1])
 READ = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
-NEVER = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH, sqlite3.SQLITE_PRAGMA}
+NEVER = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}
+SAFE_PRAGMAS = {"foreign_keys", "defer_foreign_keys", "recursive_triggers", "case_sensitive_like"}
 def setup_authorizer(action, a, b, db, trigger):
     if action in NEVER or (action == sqlite3.SQLITE_FUNCTION and (b or "").lower() == "load_extension"):
         return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and (a or "").lower() not in SAFE_PRAGMAS:
+        return sqlite3.SQLITE_DENY  # no pragma that touches files, memory or the database's shape
     return sqlite3.SQLITE_OK
 def read_authorizer(action, a, b, db, trigger):
     if action in READ and not (action == sqlite3.SQLITE_FUNCTION and (b or "").lower() == "load_extension"):
@@ -197,7 +201,8 @@ def _setup_problem(r: dict[str, Any], label: str) -> str:
         return f"reference{where}: the query returns more than {MAX_ROWS} rows"
     if status == "blocked" and phase != "query":
         return (f"{field}{where}: not allowed: question SQL runs on its own in-memory database; "
-                f"ATTACH, DETACH, PRAGMA and load_extension are refused ({msg})")
+                f"ATTACH, DETACH, load_extension and PRAGMA (but foreign_keys, defer_foreign_keys, "
+                f"recursive_triggers, case_sensitive_like) are refused ({msg})")
     if status == "blocked":
         return f"reference{where}: the reference must be a read-only query ({msg})"
     if status == "multiple":

@@ -183,7 +183,7 @@ def test_instructor_schema_cannot_attach_the_app_database(session, sqlite_url: s
     assert hashlib.sha256(Path(db_path).read_bytes()).hexdigest() == digest
 
 
-@pytest.mark.parametrize("how", ["attach", "vacuum"])
+@pytest.mark.parametrize("how", ["attach", "vacuum", "pragma"])
 def test_instructor_schema_cannot_create_files(how: str) -> None:
     import os
     import tempfile
@@ -192,10 +192,17 @@ def test_instructor_schema_cannot_create_files(how: str) -> None:
     target = os.path.join(outside, "made.db")
     schema = {"attach": f"CREATE TABLE t (x INTEGER, y TEXT, z TEXT);\nATTACH DATABASE '{target}' AS e;\n"
                         "CREATE TABLE e.stolen (x);",
-              "vacuum": f"CREATE TABLE t (x INTEGER, y TEXT, z TEXT);\nVACUUM INTO '{target}';"}[how]
+              "vacuum": f"CREATE TABLE t (x INTEGER, y TEXT, z TEXT);\nVACUUM INTO '{target}';",
+              "pragma": f"PRAGMA temp_store_directory = '{outside}';\nCREATE TEMP TABLE big AS SELECT 1;\n"
+                        "CREATE TABLE t (x INTEGER, y TEXT, z TEXT);"}[how]
     problems = _problems(_question(schema))
     assert problems and any(p.startswith("answer: schema") for p in problems), problems
     assert os.listdir(outside) == []
+
+
+def test_harmless_pragmas_still_load() -> None:
+    problems = _problems(_question("PRAGMA foreign_keys = ON;\nCREATE TABLE t (x INTEGER, y TEXT, z TEXT);"))
+    assert problems == []
 
 
 def test_endless_recursive_reference_is_stopped_quickly() -> None:
