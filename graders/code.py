@@ -455,9 +455,9 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
                 relative = relative_growth(sizes, secs, *_timings(ref_report, spec), TIMING_LIMIT)
             slow = slow and relative is not None and relative >= MARGIN
         if ref_report and "timings" in ref_report:
-            _remember_digests(spec, ref_report)
+            _remember_reference(spec, ref_report)
         if answer == spec.reference:
-            _remember_digests(spec, report)
+            _remember_reference(spec, report)
         unverified = None if slow else _unverified(spec, report)
         details["complexity"] = {"sizes": sizes, "seconds": secs, "fit": best, "expected": spec.complexity.expected,
                                  "too_slow": slow, "retimed": retimed, "unverified": unverified,
@@ -472,12 +472,17 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
 
 
 # --- are the timed calls real? -----------------------------------------------------------------
-# A timing is only worth something if the timed call did the work: each timed call's returned
-# value is fingerprinted inside the sandbox (graders/_harness.py `_digest`) and must match the
-# reference's at the same size (exact and unordered comparisons; `close` ones cannot be
-# fingerprinted, there only "it returned" is checked).
+# A timing is only worth something if the timed call did the work. Each timed call's returned
+# value is fingerprinted inside the sandbox (graders/_harness.py `_digest`); a call that did
+# not return (os._exit, an exception) voids the timing. A fingerprint that differs from the
+# reference's at the same size voids it only when the call was also much faster than the
+# reference's there: a right answer that breaks a tie differently costs about as much time
+# as the reference, a skipped computation does not. `close` comparisons cannot be
+# fingerprinted; there only "it returned" is checked.
 
-_DIGESTS: dict[str, dict[int, str]] = {}
+FASTER_THAN_REFERENCE = 4.0  # a different result this many times faster than the reference: void
+
+_REF_TIMINGS: dict[str, dict[int, tuple[str, float]]] = {}
 
 
 def _digest_key(spec: Answer) -> str:
@@ -486,40 +491,46 @@ def _digest_key(spec: Answer) -> str:
                        c.make_input if c else "", c.sizes if c else []])
 
 
-def _remember_digests(spec: Answer, report: dict[str, Any]) -> None:
-    found = {t["n"]: t["digest"] for t in report.get("timings", []) if t.get("status") == "ok" and t.get("digest")}
+def _remember_reference(spec: Answer, report: dict[str, Any]) -> None:
+    found = {t["n"]: (t["digest"], float(t["seconds"])) for t in report.get("timings", [])
+             if t.get("status") == "ok" and t.get("digest") and t.get("seconds") is not None}
     if found:
-        if len(_DIGESTS) > 512:
-            _DIGESTS.clear()
-        _DIGESTS.setdefault(_digest_key(spec), {}).update(found)
+        if len(_REF_TIMINGS) > 512:
+            _REF_TIMINGS.clear()
+        _REF_TIMINGS.setdefault(_digest_key(spec), {}).update(found)
 
 
-def _reference_digests(spec: Answer) -> dict[int, str]:
-    """The reference's value fingerprints per size: one timing run of it, then remembered."""
+def _reference_timings(spec: Answer) -> dict[int, tuple[str, float]]:
+    """The reference's (fingerprint, seconds) per size: one timing run of it, then remembered."""
     key = _digest_key(spec)
-    if key not in _DIGESTS:
+    if key not in _REF_TIMINGS:
         _r, ref_report = run_submission(spec, spec.reference, timing_only=True)
         if ref_report and "timings" in ref_report:
-            _remember_digests(spec, ref_report)
-    return _DIGESTS.get(key, {})
+            _remember_reference(spec, ref_report)
+    return _REF_TIMINGS.get(key, {})
 
 
 def _unverified(spec: Answer, report: dict[str, Any]) -> str | None:
-    """Why the learner's timings do not count (a timed call that did not return, or returned
-    other values than the reference's at that size), or None when they do."""
+    """Why the learner's timings do not count, or None when they do."""
     timings = report.get("timings", [])
     bad = next((t for t in timings if t.get("type") in ("TimedCallDidNotReturn", "TimedCallFailed")), None)
     if bad is not None:
         if bad["type"] == "TimedCallDidNotReturn":
             return f"at size {bad['n']} your function did not return"
-        raised = str(bad.get("message") or "").removeprefix("raised ")
-        return f"at size {bad['n']} your function failed" + (f" ({raised})" if bad.get("message", "").startswith("raised") else "")
-    mine = {t["n"]: t["digest"] for t in timings if t.get("status") == "ok" and t.get("digest")}
+        message = str(bad.get("message") or "")
+        return f"at size {bad['n']} your function failed" + (
+            f" ({message.removeprefix('raised ')})" if message.startswith("raised ") else "")
+    mine = {t["n"]: (t["digest"], float(t.get("seconds") or 0.0)) for t in timings
+            if t.get("status") == "ok" and t.get("digest")}
     if not mine or spec.compare == "close":
         return None
-    ref = _reference_digests(spec)
-    wrong = [n for n, d in mine.items() if n in ref and ref[n] != d]
-    return f"at size {wrong[0]} it returns a different result from the reference" if wrong else None
+    ref = _reference_timings(spec)
+    for n, (digest, seconds) in sorted(mine.items()):
+        if n in ref and ref[n][0] != digest and ref[n][1] >= MIN_SECONDS and \
+                seconds * FASTER_THAN_REFERENCE < ref[n][1]:
+            return (f"at size {n} it returns a different result from the reference's, "
+                    f"{ref[n][1] / max(seconds, 1e-6):.0f} times faster")
+    return None
 
 
 def relative_growth(sizes: list[int], seconds: list[float | None], ref_sizes: list[int],

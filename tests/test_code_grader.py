@@ -398,3 +398,49 @@ def test_a_function_failing_on_the_timing_sizes_is_not_given_full_credit() -> No
     g = graders.grade(q, v, src)
     assert g.score == code.TOO_SLOW_CREDIT
     assert "at size 4000 your function failed (RecursionError)" in g.feedback[-1]
+
+
+ARGMAX = """\
+id: argmax-any
+title: Index of a largest value
+area: coding
+topics: [arrays-strings]
+difficulty: 1
+kind: code
+time_limit: 300
+prompt: Write `argmax(xs)` returning the index of a largest value of a non-empty list.
+answer:
+  function: argmax
+  reference: |
+    def argmax(xs):
+        best = 0
+        for i in range(len(xs)):
+            if xs[i] > xs[best]:
+                best = i
+        return best
+  tests:
+    visible:
+      - {args: [[1, 5, 2]], expected: 1}
+    hidden:
+      - {args: [[7, 1]], expected: 0}
+  complexity:
+    make_input: |
+      def make_input(n):
+          return [[0] * n]
+    sizes: [20000, 80000, 320000]
+    expected: n
+explanation: "One pass keeping the best index so far; on ties any index of a largest value is right."
+"""
+
+
+def test_a_right_answer_that_breaks_ties_differently_keeps_full_credit() -> None:
+    """On the timing inputs (all ties) it returns another index than the reference, at the same
+    cost: that is not skipped work."""
+    q, v = load(ARGMAX)
+    src = "def argmax(xs):\n    best = 0\n    for i in range(len(xs)):\n        if xs[i] >= xs[best]:\n" \
+          "            best = i\n    return best\n"
+    g = graders.grade(q, v, src)
+    assert g.score == 1.0 and not g.details["complexity"]["unverified"], g.details["complexity"]
+    g = graders.grade(q, v, "def argmax(xs):\n    if len(xs) > 1000:\n        return 1\n"
+                            "    return max(range(len(xs)), key=xs.__getitem__)\n")
+    assert g.score == code.TOO_SLOW_CREDIT and "different result" in g.details["complexity"]["unverified"]
