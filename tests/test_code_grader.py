@@ -444,3 +444,18 @@ def test_a_right_answer_that_breaks_ties_differently_keeps_full_credit() -> None
     g = graders.grade(q, v, "def argmax(xs):\n    if len(xs) > 1000:\n        return 1\n"
                             "    return max(range(len(xs)), key=xs.__getitem__)\n")
     assert g.score == code.TOO_SLOW_CREDIT and "different result" in g.details["complexity"]["unverified"]
+
+
+def test_the_plain_backend_never_sweeps_host_processes(two_sum) -> None:
+    """The harness kills strays only inside bwrap's own PID namespace: with the plain backend
+    (benchmarks, INTERVIEW_UNSAFE_LOCAL_CODE=1) /proc is the host's."""
+    import subprocess
+    q, _v = two_sum
+    bystander = subprocess.Popen(["sleep", "30"])
+    try:
+        result, report = code.run_submission(q.spec, graders.reference_answer(q, _v), unsafe_plain=True)
+        assert report is not None and all(r["status"] == "ok" for r in report["results"]), result
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
