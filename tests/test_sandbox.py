@@ -322,7 +322,6 @@ def test_forked_children_share_one_memory_cap() -> None:
     if r.details["bounded_by"].startswith("cgroup"):
         assert r.details["oom_kills"] >= 1 and 0 < r.details["memory_peak"] <= CAP.memory_mb << 20
         assert "whole run" in r.message
-    assert_host_fine()
 
 
 def test_without_a_cgroup_the_code_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -353,7 +352,6 @@ def test_fork_bomb_is_bounded_by_the_pids_cap() -> None:
     assert r.status == "timeout"
     if r.details["bounded_by"].startswith("cgroup") and "pids_peak" in r.details:
         assert r.details["pids_peak"] <= limits.processes
-    assert_host_fine()
 
 
 def test_the_cgroup_is_removed_after_the_run() -> None:
