@@ -373,7 +373,12 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
                "too_many_rows": f"The query returns more than {MAX_ROWS:,} rows.",
                "memory": "The query ran out of memory."}.get(status, f"SQL error: {first.get('message', '')}.")
         return Grade.from_score(0.0, [msg], status={"timeout": "timeout", "memory": "memory_limit"}.get(status, "runtime_error"))
-    exp_cols, exp_rows = reference_result(spec.schema_sql, _freeze(spec.rows), spec.reference)
+    try:
+        exp_cols, exp_rows = reference_result(spec.schema_sql, _freeze(spec.rows), spec.reference)
+        if len(report) > 1:
+            h_cols, h_rows = reference_result(spec.schema_sql, _freeze(spec.hidden_rows or {}), spec.reference)
+    except SetupError as exc:  # e.g. the sandbox was too busy to run the reference just now
+        return Grade.invalid(f"The question's reference could not be run, so the query was not graded: {exc}")
     problems = compare(first["columns"], first["rows"], exp_cols, exp_rows, spec.ordered)
     details: dict[str, Any] = {"columns": first["columns"], "rows": first["rows"][:50], "row_count": len(first["rows"])}
     if problems:
@@ -382,7 +387,6 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
     score = 1.0
     if len(report) > 1:
         hidden = report[1]
-        h_cols, h_rows = reference_result(spec.schema_sql, _freeze(spec.hidden_rows or {}), spec.reference)
         if hidden.get("status") != "ok":
             hidden_problems = [f"On the hidden data set the query failed ({hidden.get('status')})."]
         else:
