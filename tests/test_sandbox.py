@@ -335,8 +335,10 @@ def test_without_a_cgroup_the_code_cannot_fork(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize("target", ["/dev/shm/x", "/dev/x", "/tmp/x"])
 def test_shm_and_dev_are_not_unbounded_disk(target: str) -> None:
-    src = (f"f = open({target!r}, 'wb')\nblock = b'x' * (1 << 20)\n"
-           "for i in range(200):\n    f.write(block)\n    f.flush()\n")
+    # 200 MB as files of 4 MB (under the 8 MiB file-size limit, as a real attempt would)
+    src = ("block = b'x' * (1 << 20)\n"
+           f"for k in range(50):\n    with open({target!r} + str(k), 'wb') as f:\n"
+           "        for i in range(4):\n            f.write(block)\n")
     r = run(src, CAP)
     assert r.status in ("runtime_error", "output_limit", "memory_limit"), (r.status, r.stderr)
     assert any(e in r.stderr for e in ("No space left", "Read-only file system", "File too large")) \
