@@ -256,9 +256,16 @@ def _timer(job, code, lines, task):
                 "line": None, "text": ""}
     _preimport(job["source"])
     gc.collect()
+    try:
+        return _time_calls(job, code, args, task["budget"])
+    except OSError as exc:  # no process left to fork (the process budget is shared)
+        return {"status": "crash", "message": str(exc)[:200]}
+
+
+def _time_calls(job, code, args, budget):
     base = min(_cpu_of_child(job, None, args)[0] for _ in range(3))
     best, total, reps, digest = float("inf"), 0.0, 0, None
-    while reps < 7 and total < task["budget"]:
+    while reps < 7 and total < budget:
         dt, wstatus, got = _cpu_of_child(job, code, args)
         if wstatus != 0:
             if os.WIFSIGNALED(wstatus) and os.WTERMSIG(wstatus) == signal.SIGXCPU:
