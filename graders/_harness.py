@@ -1,22 +1,37 @@
 """In-sandbox harness for `code` answers. Its text is run as `python3 -c` inside the sandbox.
 
 Why results cannot be forged by the learner's code:
-- This process (the harness parent) never executes learner code. It reads the job from
-  stdin, makes itself non-dumpable (so a same-uid process can neither ptrace it nor open
-  /proc/<pid>/fd/N to reach its pipes), and then forks one child per test.
+- This process (the harness parent) never executes learner code. It makes itself
+  non-dumpable (so a same-uid process can neither ptrace it nor open /proc/<pid>/fd/N to
+  reach its pipes), reads the job from stdin, and then forks one child per test.
 - Each child closes the report fd before it executes the learner's module, so the only
   thing the learner can write to is its own per-test pipe, which the parent reads as "the
   value this function returned for this test". A child can lie only about its own return
-  value, which is the same as returning it.
+  value, which is the same as returning it. After every test the parent kills whatever the
+  child left running (a process that escaped its group with `setsid()`), so nothing of one
+  test lives on into the next.
+- Timings are measured by trusted code, never reported by learner code: a timing worker
+  forked from the parent builds the input with the author's `make_input`, then runs each
+  timed call in a fresh child that executes the learner's module and calls the function
+  once; the worker takes that child's CPU time from the kernel (`wait4`'s rusage, which
+  counts its threads and waited-for children) minus the same measure of an empty child.
+  The worker, not the learner, decides how many calls to time and keeps the best.
+- Hidden tests' inputs are never in the memory of a process whose output the learner sees:
+  the host sends them in a second frame on stdin that the parent reads only after the
+  visible tests and the timings are done (their children are dead by then, and every child
+  gets /dev/null as stdin); hidden tests' output is read (to cap it) but never shown.
 - Only the parent writes the report, once, framed with the per-run nonce from stdin. The
   worst a child can do is kill the parent (same uid): the host then gets no report and
   grades the run as an error, never as a pass.
 - Expected values never enter the sandbox: the child only serialises the returned value as
   JSON and the host compares.
 The per-test fork also gives clean per-test time limits (the parent kills a late child) and
-keeps one test's crash, memory blow-up or timeout from hiding the others.
+keeps one test's crash, memory blow-up or timeout from hiding the others. Where the sandbox
+has no cgroup (INTERVIEW_SANDBOX_BOUND=rlimit-nproc) each child lowers RLIMIT_NPROC to the
+processes that exist before running learner code, so that code cannot fork.
 """
 import gc
+import hashlib
 import json
 import os
 import select
@@ -30,9 +45,6 @@ OUTPUT_CAP = 4096
 OUTPUT_KILL = 1 << 20  # a child printing more than this is stopped
 MAX_TIMEOUTS = 2  # after this many timed-out tests the rest are skipped (bounds hostile runs)
 _clock = time.perf_counter
-# Complexity timings count this thread's CPU time: on a busy machine wall time also counts the
-# time spent waiting for a core, which is what made correct solutions look quadratic.
-_cpu_clock = time.thread_time
 
 
 def _jsonable(x, depth=0):
@@ -86,6 +98,15 @@ def _to_arrays(x):
     return x
 
 
+def _no_forks():
+    """Without a cgroup: learner code may not add processes (the sandbox's no-fork bound)."""
+    if os.environ.get("INTERVIEW_SANDBOX_BOUND") != "rlimit-nproc":
+        return
+    import resource
+    count = sum(name.isdigit() for name in os.listdir("/proc"))
+    resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
+
+
 def _child(job, code, lines, task):
     """Runs in the forked child: execute the learner module, call the function, report."""
     sys.setrecursionlimit(job.get("recursion_limit", 3000))
@@ -95,30 +116,11 @@ def _child(job, code, lines, task):
         fn = ns.get(job["function"])
         if not callable(fn):
             return {"status": "missing", "message": job["function"]}
-        if task["kind"] == "test":
-            args = task["args"]
-            if job.get("array_args"):
-                args = [_to_arrays(a) for a in args]
-            value = fn(*args)
-            return {"status": "ok", "value": _jsonable(value)}
-        # complexity timing: build the input with the author's make_input, time the calls
-        helper = {"__name__": "make_input"}
-        exec(compile(job["make_input"], "make_input.py", "exec"), helper)
-        args = helper["make_input"](task["n"])
+        args = task["args"]
         if job.get("array_args"):
             args = [_to_arrays(a) for a in args]
-        best, total, reps = float("inf"), 0.0, 0
-        gc.collect()
-        gc.disable()  # as timeit does: a collection pass over the big input is O(n) noise per call
-        try:
-            while reps < 7 and total < task["budget"]:
-                t0 = _cpu_clock()
-                fn(*args)
-                dt = _cpu_clock() - t0
-                best, total, reps = min(best, dt), total + dt, reps + 1
-        finally:
-            gc.enable()
-        return {"status": "ok", "seconds": best, "reps": reps}
+        value = fn(*args)
+        return {"status": "ok", "value": _jsonable(value)}
     except MemoryError:
         return {"status": "memory"}
     except RecursionError:
@@ -130,17 +132,196 @@ def _child(job, code, lines, task):
         return {"status": "error", "type": type(exc).__name__, "message": str(exc)[:300], "line": line, "text": text}
 
 
-def _run_task(job, code, lines, task, limit, show_output):
-    res_r, res_w = os.pipe()
-    out_r, out_w = os.pipe()
-    pid = None
-    for attempt in range(4):  # the process budget is shared per uid: wait out a brief shortage
+def _fork():
+    """fork(), waiting out a brief shortage of the process budget (shared per uid)."""
+    error = None
+    for attempt in range(4):
         try:
-            pid = os.fork()
-            break
+            return os.fork(), None
         except OSError as exc:  # e.g. the learner's leftover processes used up the process limit
             error = exc
             time.sleep(0.05 * (attempt + 1))
+    return None, error
+
+
+def _only_std_fds(keep=()):
+    """Close every fd but 0, 1, 2 and `keep` before learner code runs."""
+    import resource
+    top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    top = 4096 if top == resource.RLIM_INFINITY or top > 4096 else top
+    lo = 3
+    for fd in sorted(keep):
+        os.closerange(lo, fd)
+        lo = fd + 1
+    os.closerange(lo, top)
+
+
+def _digest(value, compare):
+    """A fingerprint of a returned value, canonical as the host compares: numbers by value
+    (2 == 2.0), lists in any order for `unordered`. None for `close` (no exact form)."""
+    if compare == "close":
+        return None
+
+    def canon(x):
+        if isinstance(x, float) and x.is_integer():
+            return int(x)
+        if isinstance(x, float) and x != x:
+            return "nan"
+        if isinstance(x, list):
+            return [canon(v) for v in x]
+        if isinstance(x, dict):
+            return {k: canon(v) for k, v in x.items()}
+        return x
+
+    v = canon(_jsonable(value))
+    if compare == "unordered" and isinstance(v, list):
+        v = sorted(json.dumps(x, sort_keys=True) for x in v)
+    return hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()
+
+
+def _cpu_of_child(job, code, args):
+    """(CPU seconds, exit status, digest of the returned value) of one fresh child that runs the
+    learner's module and calls the function once (code None: an empty child, the overhead to
+    subtract). The kernel measures it: nothing the child does can make it report less than it
+    used. The digest shows the call returned the right value (work cannot be skipped)."""
+    dig_r, dig_w = os.pipe()
+    pid, error = _fork()
+    if pid is None:
+        os.close(dig_r)
+        os.close(dig_w)
+        raise OSError(f"could not start a timed call ({error.strerror})")
+    if pid == 0:
+        status = 0
+        try:
+            _only_std_fds(keep=(dig_w,))  # in particular the worker's result pipe: the learner cannot report
+            _no_forks()
+            gc.disable()  # as timeit does: a collection pass over the big input is O(n) noise per call
+            value = None
+            if code is not None:
+                ns = {"__name__": "solution", "__builtins__": __builtins__}
+                exec(code, ns)
+                value = ns[job["function"]](*args)
+            # the empty child fingerprints None the same way: that fixed cost cancels out
+            os.write(dig_w, (str(_digest(value, job.get("compare", "exact"))) + "\n").encode())
+        except BaseException as exc:  # noqa: BLE001 - a failing call ends the timing of this size
+            status = 1
+            try:
+                os.write(dig_w, ("!" + type(exc).__name__[:60] + "\n").encode())
+            except BaseException:  # noqa: BLE001
+                pass
+        finally:
+            os._exit(status)
+    os.close(dig_w)
+    _, wstatus, usage = os.wait4(pid, 0)
+    os.set_blocking(dig_r, False)
+    try:
+        digest = os.read(dig_r, 200).decode("ascii", "replace").strip()
+    except BlockingIOError:
+        digest = ""
+    os.close(dig_r)
+    return usage.ru_utime + usage.ru_stime, wstatus, digest
+
+
+def _preimport(source):
+    """Import the stdlib/NumPy modules the learner's code imports, so that a timed call's child
+    does not pay for importing them (only trusted module code runs: '' is not on sys.path)."""
+    import ast
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    for name in sorted(names):
+        try:
+            __import__(name)
+        except BaseException:  # noqa: BLE001 - the timed child will fail the same way
+            pass
+
+
+def _timer(job, code, lines, task):
+    """Runs in the timing worker (trusted code only): build the input, time the learner's calls."""
+    try:
+        helper = {"__name__": "make_input"}
+        exec(compile(job["make_input"], "make_input.py", "exec"), helper)
+        args = helper["make_input"](task["n"])
+        if job.get("array_args"):
+            args = [_to_arrays(a) for a in args]
+    except BaseException as exc:  # noqa: BLE001 - the author's make_input failed
+        return {"status": "error", "type": type(exc).__name__, "message": "make_input: " + str(exc)[:200],
+                "line": None, "text": ""}
+    _preimport(job["source"])
+    gc.collect()
+    try:
+        return _time_calls(job, code, args, task["budget"])
+    except OSError as exc:  # no process left to fork (the process budget is shared)
+        return {"status": "crash", "message": str(exc)[:200]}
+
+
+def _time_calls(job, code, args, budget):
+    base = min(_cpu_of_child(job, None, args)[0] for _ in range(3))
+    best, total, reps, digest = float("inf"), 0.0, 0, None
+    while reps < 7 and total < budget:
+        dt, wstatus, got = _cpu_of_child(job, code, args)
+        if wstatus != 0:
+            if os.WIFSIGNALED(wstatus) and os.WTERMSIG(wstatus) == signal.SIGXCPU:
+                return {"status": "timeout"}
+            raised = got[1:] if got.startswith("!") else ""
+            return {"status": "error", "type": "TimedCallFailed", "line": None, "text": "",
+                    "message": f"raised {raised}" if raised else "the timed call failed"}
+        if not got or (digest is not None and got != digest):
+            # ended without returning (e.g. os._exit), or returned different values: not a timing
+            return {"status": "error", "type": "TimedCallDidNotReturn",
+                    "message": "the timed call did not return a value", "line": None, "text": ""}
+        digest = got
+        dt = max(dt - base, 0.0)
+        best, total, reps = min(best, dt), total + dt, reps + 1
+    return {"status": "ok", "seconds": best, "reps": reps, "digest": None if digest == "None" else digest}
+
+
+def _own_pid_namespace():
+    """True only inside bwrap's PID namespace (bwrap is pid 1 and our parent): there, every
+    other process is the run's own. Never true for the plain backend, whose /proc is the host's."""
+    if os.environ.get("INTERVIEW_SANDBOX_BOUND") not in ("cgroup-v1", "cgroup-v2", "rlimit-nproc"):
+        return False
+    try:
+        with open("/proc/1/comm") as f:
+            return os.getppid() == 1 and f.read().strip() == "bwrap"
+    except OSError:
+        return False
+
+
+_SWEEP = None
+
+
+def _sweep():
+    """Kill every process of this sandbox but its init (pid 1) and this one: what a child left."""
+    global _SWEEP
+    if _SWEEP is None:
+        _SWEEP = _own_pid_namespace()
+    if not _SWEEP:
+        return
+    me = os.getpid()
+    for _ in range(3):
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.001)
+
+
+def _run_task(job, code, lines, task, limit, show_output, body=_child):
+    res_r, res_w = os.pipe()
+    out_r, out_w = os.pipe()
+    pid, error = _fork()
     if pid is None:
         for fd in (res_r, res_w, out_r, out_w):
             os.close(fd)
@@ -152,14 +333,17 @@ def _run_task(job, code, lines, task, limit, show_output):
             os.close(job["_report_fd"])
             os.setpgid(0, 0)
             devnull = os.open(os.devnull, os.O_RDWR)
-            os.dup2(devnull, 0)
+            os.dup2(devnull, 0)  # the job's stdin (with hidden tests still unread) is not reachable
             os.dup2(out_w, 1)  # hidden tests' output is read (to cap it) but never shown
             os.dup2(out_w, 2)
             os.close(out_w)
             os.close(devnull)
             sys.stdout = open(1, "w", closefd=False, buffering=1)
             sys.stderr = open(2, "w", closefd=False, buffering=1)
-            result = _child(job, code, lines, task)
+            if body is _child:
+                _only_std_fds(keep=(res_w,))
+                _no_forks()
+            result = body(job, code, lines, task)
             try:
                 data = json.dumps(result, allow_nan=True).encode()
             except (ValueError, TypeError, RecursionError) as exc:
@@ -223,7 +407,8 @@ def _run_task(job, code, lines, task, limit, show_output):
     except ProcessLookupError:
         pass
     _, wstatus = os.waitpid(pid, 0)
-    # what is left of the output without blocking on grandchildren that hold the pipe
+    _sweep()
+    # what is left of the output (the writers are dead now)
     os.set_blocking(out_r, False)
     try:
         while len(out) < OUTPUT_CAP:
@@ -259,21 +444,52 @@ def _run_task(job, code, lines, task, limit, show_output):
     else:
         result = {"status": "crash", "message": f"exited with code {os.WEXITSTATUS(wstatus)} before returning"}
     result["output"] = output
-    result.setdefault("seconds", elapsed)
+    if body is _child:
+        result["seconds"] = elapsed  # wall time as the parent saw it; the child's own word is not taken
     return result
+
+
+def _read_frame(fd=0):
+    """One frame of the job: a decimal length line, then that many bytes of JSON. Read exactly,
+    so that what follows (the hidden tests) stays in the pipe until asked for."""
+    header = b""
+    while not header.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte or len(header) > 20:
+            raise ValueError("bad frame")
+        header += byte
+    size = int(header)
+    buf = bytearray()
+    while len(buf) < size:
+        chunk = os.read(fd, min(size - len(buf), 1 << 20))
+        if not chunk:
+            raise ValueError("short frame")
+        buf += chunk
+    return json.loads(bytes(buf))
+
+
+def _run_tests(job, code, lines, tests, show, results):
+    for args in tests:
+        if sum(r["status"] == "timeout" for r in results) >= MAX_TIMEOUTS:
+            results.append({"status": "skipped"})
+            continue
+        task = {"kind": "test", "args": args}
+        results.append(_run_task(job, code, lines, task, job["test_time_limit"], show))
+        if results[-1]["status"] == "missing":
+            return False
+    return True
 
 
 def main():
     report_fd = int(sys.argv[1])
-    job = json.loads(sys.stdin.buffer.read())
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
     try:  # non-dumpable: same-uid processes cannot ptrace us or open /proc/<pid>/fd/*
         import ctypes
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
     except Exception:  # noqa: BLE001
         pass
+    if sys.path and sys.path[0] in ("", "/tmp"):
+        del sys.path[0]  # nothing a child writes to /tmp is ever imported by trusted code
+    job = _read_frame()  # everything but the hidden tests
     nonce = job.pop("nonce")
     job["_report_fd"] = report_fd
     job["_result_cap"] = job.get("result_cap", 1 << 20)
@@ -293,24 +509,24 @@ def main():
         code = None
     if code is not None:
         results = []
-        for i, args in enumerate(job["tests"]):
-            if sum(r["status"] == "timeout" for r in results) >= MAX_TIMEOUTS:
-                results.append({"status": "skipped"})
-                continue
-            task = {"kind": "test", "args": args}
-            results.append(_run_task(job, code, lines, task, job["test_time_limit"], job["show_output"][i]))
-            if results[-1]["status"] == "missing":
-                break
-        report["results"] = results
-        if job.get("make_input") and all(r["status"] == "ok" for r in results):
+        going = _run_tests(job, code, lines, job["visible"], True, results)
+        if going and job.get("make_input") and all(r["status"] == "ok" for r in results):
             timings = []
             for n in job["sizes"]:
                 task = {"kind": "time", "n": n, "budget": job.get("time_budget", 0.05)}
-                r = _run_task(job, code, lines, task, job["timing_limit"], False)
-                timings.append({"n": n, "status": r["status"], "seconds": r.get("seconds")})
+                r = _run_task(job, code, lines, task, job["timing_limit"], False, body=_timer)
+                timings.append({"n": n, "status": r["status"], "seconds": r.get("seconds"),
+                                "digest": r.get("digest"), "type": r.get("type"), "message": r.get("message")})
                 if r["status"] != "ok":
                     break
             report["timings"] = timings
+        if going and job.get("hidden_count"):
+            hidden = _read_frame()["tests"]  # only now: no earlier process ever held them
+            _run_tests(job, code, lines, hidden, False, results)
+        report["results"] = results
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
     data = json.dumps(report, allow_nan=True).encode()
     view = memoryview(data)
     while view:

@@ -302,6 +302,15 @@ def judge_growth(sizes: list[int], seconds: list[float | None], expected: str,
 
 # --- grading ----------------------------------------------------------------------------------
 
+HARNESS_FORKS = 2  # the harness runs a test child, or a timing worker and its timed child, at once
+
+
+def _frame(data: Any) -> bytes:
+    """A length-prefixed JSON frame, as graders/_harness.py reads them from stdin."""
+    body = json.dumps(data).encode()
+    return f"{len(body)}\n".encode() + body
+
+
 def run_submission(spec: Answer, source: str, unsafe_plain: bool = False,
                    timing_only: bool = False) -> tuple[sandbox.Result, dict[str, Any] | None]:
     """One sandbox run for all tests (and timings); the report if the harness delivered one.
@@ -309,22 +318,26 @@ def run_submission(spec: Answer, source: str, unsafe_plain: bool = False,
     `unsafe_plain` runs without bwrap: only for the benchmark's baseline. `timing_only` skips
     the tests, to time a solution again before calling it too slow.
     """
-    tests = [] if timing_only else list(spec.tests.visible) + list(spec.tests.hidden)
+    visible = [] if timing_only else [t.args for t in spec.tests.visible]
+    hidden = [] if timing_only else [t.args for t in spec.tests.hidden]
     nonce = sandbox.new_nonce()
     job: dict[str, Any] = {
-        "nonce": nonce, "source": source, "function": spec.function, "tests": [t.args for t in tests],
-        "show_output": ([True] * len(spec.tests.visible) + [False] * len(spec.tests.hidden))[:len(tests)],
-        "array_args": spec.array_args, "test_time_limit": spec.test_time_limit,
+        "nonce": nonce, "source": source, "function": spec.function, "visible": visible,
+        "hidden_count": len(hidden), "array_args": spec.array_args, "test_time_limit": spec.test_time_limit,
+        "compare": spec.compare,
     }
-    wall = 2.0 + spec.test_time_limit * len(tests)
+    wall = 2.0 + spec.test_time_limit * (len(visible) + len(hidden))
     if spec.complexity:
         job.update(make_input=spec.complexity.make_input, sizes=spec.complexity.sizes, time_budget=0.05,
                    timing_limit=TIMING_LIMIT)
         wall += TIMING_LIMIT * len(spec.complexity.sizes)
     limits = sandbox.Limits(wall_seconds=wall, cpu_seconds=int(math.ceil(spec.test_time_limit)) + 2,
                             memory_mb=spec.memory_mb, output_bytes=256 * 1024)
-    result = sandbox.run(_harness_source(), stdin=json.dumps(job).encode(), limits=limits, report=True,
-                         unsafe_plain=unsafe_plain)
+    # Two frames: the harness reads the hidden tests only after the visible ones and the timings
+    # have run, so no process whose output the learner sees ever holds them (graders/_harness.py).
+    stdin = _frame(job) + (_frame({"tests": hidden}) if hidden else b"")
+    result = sandbox.run(_harness_source(), stdin=stdin, limits=limits, report=True, unsafe_plain=unsafe_plain,
+                         forks=HARNESS_FORKS)
     report = None
     if result.report:
         try:
@@ -391,8 +404,11 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
     feedback: list[str] = []
     rows: list[dict[str, Any]] = []
     outcomes = []
+    oom = int(result.details.get("oom_kills", 0) or 0) > 0
     for i, test in enumerate(tests):
         r = results[i] if i < len(results) else {"status": "crash", "message": "not run"}
+        if oom and r.get("status") == "crash" and r.get("signal") == 9:
+            r = {**r, "status": "memory"}  # the run's cgroup OOM-killed a test's process
         outcome = _outcome(r, test.expected, spec)
         outcomes.append(outcome)
         if i < n_vis:
@@ -424,7 +440,7 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
     if spec.complexity and "timings" in report:
         sizes, secs = _timings(report, spec)
         best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT)
-        retimed, relative = 0, None
+        retimed, relative, ref_report = 0, None, None
         if slow:
             # Confirm before taking credit away: time the reference solution on this machine now,
             # then the learner's again. Cache and memory effects and a busy machine slow both alike,
@@ -438,13 +454,83 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
             if ref_report and "timings" in ref_report:
                 relative = relative_growth(sizes, secs, *_timings(ref_report, spec), TIMING_LIMIT)
             slow = slow and relative is not None and relative >= MARGIN
+        if ref_report and "timings" in ref_report:
+            _remember_reference(spec, ref_report)
+        if answer == spec.reference:
+            _remember_reference(spec, report)
+        unverified = None if slow else _unverified(spec, report)
         details["complexity"] = {"sizes": sizes, "seconds": secs, "fit": best, "expected": spec.complexity.expected,
-                                 "too_slow": slow, "retimed": retimed,
+                                 "too_slow": slow, "retimed": retimed, "unverified": unverified,
                                  "growth_vs_reference": None if relative is None or math.isinf(relative) else round(relative, 2)}
         if slow:
             feedback.append(f"Correct, but the running time grows like {best}; expected {spec.complexity.expected}.")
             score = min(score, TOO_SLOW_CREDIT)
+        elif unverified:
+            feedback.append(f"Correct on the tests, but the running time could not be checked: {unverified}.")
+            score = min(score, TOO_SLOW_CREDIT)
     return Grade.from_score(score, feedback, **details)
+
+
+# --- are the timed calls real? -----------------------------------------------------------------
+# A timing is only worth something if the timed call did the work. Each timed call's returned
+# value is fingerprinted inside the sandbox (graders/_harness.py `_digest`); a call that did
+# not return (os._exit, an exception) voids the timing. A fingerprint that differs from the
+# reference's at the same size voids it only when the call was also much faster than the
+# reference's there: a right answer that breaks a tie differently costs about as much time
+# as the reference, a skipped computation does not. `close` comparisons cannot be
+# fingerprinted; there only "it returned" is checked.
+
+FASTER_THAN_REFERENCE = 4.0  # a different result this many times faster than the reference: void
+
+_REF_TIMINGS: dict[str, dict[int, tuple[str, float]]] = {}
+
+
+def _digest_key(spec: Answer) -> str:
+    c = spec.complexity
+    return json.dumps([spec.reference, spec.function, spec.compare, spec.array_args,
+                       c.make_input if c else "", c.sizes if c else []])
+
+
+def _remember_reference(spec: Answer, report: dict[str, Any]) -> None:
+    found = {t["n"]: (t["digest"], float(t["seconds"])) for t in report.get("timings", [])
+             if t.get("status") == "ok" and t.get("digest") and t.get("seconds") is not None}
+    if found:
+        if len(_REF_TIMINGS) > 512:
+            _REF_TIMINGS.clear()
+        _REF_TIMINGS.setdefault(_digest_key(spec), {}).update(found)
+
+
+def _reference_timings(spec: Answer) -> dict[int, tuple[str, float]]:
+    """The reference's (fingerprint, seconds) per size: one timing run of it, then remembered."""
+    key = _digest_key(spec)
+    if key not in _REF_TIMINGS:
+        _r, ref_report = run_submission(spec, spec.reference, timing_only=True)
+        if ref_report and "timings" in ref_report:
+            _remember_reference(spec, ref_report)
+    return _REF_TIMINGS.get(key, {})
+
+
+def _unverified(spec: Answer, report: dict[str, Any]) -> str | None:
+    """Why the learner's timings do not count, or None when they do."""
+    timings = report.get("timings", [])
+    bad = next((t for t in timings if t.get("type") in ("TimedCallDidNotReturn", "TimedCallFailed")), None)
+    if bad is not None:
+        if bad["type"] == "TimedCallDidNotReturn":
+            return f"at size {bad['n']} your function did not return"
+        message = str(bad.get("message") or "")
+        return f"at size {bad['n']} your function failed" + (
+            f" ({message.removeprefix('raised ')})" if message.startswith("raised ") else "")
+    mine = {t["n"]: (t["digest"], float(t.get("seconds") or 0.0)) for t in timings
+            if t.get("status") == "ok" and t.get("digest")}
+    if not mine or spec.compare == "close":
+        return None
+    ref = _reference_timings(spec)
+    for n, (digest, seconds) in sorted(mine.items()):
+        if n in ref and ref[n][0] != digest and ref[n][1] >= MIN_SECONDS and \
+                seconds * FASTER_THAN_REFERENCE < ref[n][1]:
+            return (f"at size {n} it returns a different result from the reference's, "
+                    f"{ref[n][1] / max(seconds, 1e-6):.0f} times faster")
+    return None
 
 
 def relative_growth(sizes: list[int], seconds: list[float | None], ref_sizes: list[int],

@@ -13,11 +13,25 @@ Why this shape:
   `bwrap --unshare-user --uid 65534`: inside it looks like nobody but the kernel still maps it
   to host root, so it can read root-only files that get mounted. Dropping to nobody first
   gives a process the kernel treats as nobody everywhere.
-- Limits are set by `prlimit` before bwrap starts (so they bind the whole tree and cannot be
-  raised from inside): CPU seconds, address space, processes, file size, open files. A
-  wall-clock timeout kills the process group of the outer bwrap; `--die-with-parent` makes
-  the sandbox's init die with it, which takes down the whole PID namespace, including
-  children that called `setsid()`.
+- Limits are set by `prlimit` before bwrap starts (so they cannot be raised from inside): CPU
+  seconds, address space, processes, file size, open files. A wall-clock timeout kills the
+  process group of the outer bwrap; `--die-with-parent` makes the sandbox's init die with it,
+  which takes down the whole PID namespace, including children that called `setsid()`.
+- The whole tree, not each process, is held to `memory_mb` and `processes`: each run gets its
+  own cgroup (graders/cgroups.py: v2 memory.max + pids.max, or v1 memory.limit_in_bytes +
+  memsw + pids.max), entered before anything of the sandbox runs (the host moves the process
+  in while it waits at a tiny `sh` gate), removed after the run. The kernel charges tmpfs
+  pages to it too, so files in /tmp and /dev/shm count as memory. An OOM kill inside the
+  group is reported as `memory_limit`; `Result.details` has the peak memory and processes.
+- Where no cgroup can be made (an unprivileged laptop, controllers not delegated) the bound
+  is "no forking": the program starts under RLIMIT_NPROC = 2 + `forks` set *inside* bwrap's
+  user namespace, where the kernel counts only this sandbox's processes (bwrap's init, the
+  program, and the few processes a trusted harness says it needs); a harness lowers it again
+  to what exists before running learner code. Then the per-process RLIMIT_AS bounds the
+  learner's part of the tree. `Result.details["bounded_by"]` says which mechanism applied:
+  "cgroup-v2", "cgroup-v1", "rlimit-nproc", or "rlimit-per-process" (plain backend only).
+- Disk: one budget `tmp_mb` shared by a size-capped /tmp and a small size-capped /dev/shm;
+  the rest of /dev (bwrap's minimal device set) and / are read-only.
 - stdout/stderr are read incrementally and the run is killed as soon as either passes the
   cap, so "print gigabytes" costs at most the cap.
 
@@ -25,11 +39,12 @@ Without bwrap, `run` refuses (status `blocked`) unless `INTERVIEW_UNSAFE_LOCAL_C
 runs a plain subprocess with the same rlimits and nothing else: only for a single user
 running their own code on their own machine.
 
-Note: RLIMIT_NPROC is counted per host uid, so concurrent sandboxes share the `processes`
-budget of uid 65534, and the tasks of finished sandboxes are released a little after they
-exit (we measured ~60 such tasks at 4 concurrent runs), hence the default of 256. A fork bomb
-in one run can make another's start fail for the moment it takes to kill it: `run` retries
-a failed bwrap start once and the code harness retries a failed fork.
+Note: RLIMIT_NPROC is counted per host uid, so concurrent sandboxes share one budget of uid
+65534, and the tasks of finished sandboxes are released a little after they exit (we
+measured ~60 such tasks at 4 concurrent runs). With a cgroup, each run is held to
+`processes` by pids.max and the per-uid limit is only a wide backstop (16 runs' worth);
+without one, a fork bomb in one run can make another's start fail for the moment it takes to
+kill it: `run` retries a failed bwrap start once and the code harness retries a failed fork.
 """
 from __future__ import annotations
 
@@ -49,6 +64,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from graders import cgroups
+
 Status = Literal["ok", "passed", "wrong_answer", "runtime_error", "timeout", "memory_limit", "output_limit", "blocked"]
 STATUSES: tuple[str, ...] = ("ok", "passed", "wrong_answer", "runtime_error", "timeout", "memory_limit",
                              "output_limit", "blocked")
@@ -61,6 +78,9 @@ UNSAFE_ENV = "INTERVIEW_UNSAFE_LOCAL_CODE"
 SITE_IN_SANDBOX = "/opt/interview-site"
 MAX_SOURCE_BYTES = 120_000  # one argv string may not exceed 128 KiB (MAX_ARG_STRLEN)
 REPORT_CAP = 8 << 20
+UID_BACKSTOP = 16  # with a cgroup: RLIMIT_NPROC of uid nobody = this many runs' `processes`
+BOUND_ENV = "INTERVIEW_SANDBOX_BOUND"  # tells a harness inside how the tree is bounded
+CGROUPS_ENV = "INTERVIEW_SANDBOX_CGROUPS"  # "0" turns the cgroup off (tests of the fallback)
 
 
 @dataclass(frozen=True)
@@ -104,6 +124,10 @@ class SandboxUnavailable(RuntimeError):
 def available() -> bool:
     """Whether real isolation (bubblewrap) is installed here."""
     return os.access(BWRAP, os.X_OK)
+
+
+def _cgroups_on() -> bool:
+    return os.environ.get(CGROUPS_ENV, "1") != "0"
 
 
 def unsafe_allowed() -> bool:
@@ -192,13 +216,24 @@ def _python_binds() -> list[str]:
     return args
 
 
+def disk_split(limits: Limits) -> tuple[int, int]:
+    """(MiB for /tmp, MiB for /dev/shm): one disk budget `tmp_mb` shared by both tmpfs."""
+    shm = max(1, limits.tmp_mb // 8)
+    return max(1, limits.tmp_mb - shm), shm
+
+
 def _bwrap_argv(limits: Limits, site: Path | None) -> list[str]:
+    tmp_mb, shm_mb = disk_split(limits)
     argv = [
         BWRAP, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--clearenv",
         "--hostname", "sandbox",
         *_python_binds(),
-        "--proc", "/proc", "--dev", "/dev",
-        "--size", str(limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp",
+        "--proc", "/proc",
+        # a minimal /dev (null, zero, urandom, ...) made read-only, with its own small /dev/shm:
+        # bwrap's /dev is a tmpfs without a size, so a writable one is unbounded disk (RAM)
+        "--dev", "/dev", "--size", str(shm_mb << 20), "--perms", "1777", "--tmpfs", "/dev/shm",
+        "--remount-ro", "/dev",
+        "--size", str(tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp",
         "--chdir", "/tmp",
     ]
     if site is not None:
@@ -228,11 +263,12 @@ def _env(site: str | None) -> dict[str, str]:
     return env
 
 
-def _prlimit_args(limits: Limits) -> list[str]:
+def _prlimit_args(limits: Limits, nproc: int | None = None) -> list[str]:
     mem = limits.memory_mb << 20
     fsize = limits.file_size_mb << 20
     cpu = max(1, int(limits.cpu_seconds))
-    return [PRLIMIT, f"--cpu={cpu}:{cpu + 1}", f"--as={mem}:{mem}", f"--nproc={limits.processes}:{limits.processes}",
+    nproc = nproc or limits.processes
+    return [PRLIMIT, f"--cpu={cpu}:{cpu + 1}", f"--as={mem}:{mem}", f"--nproc={nproc}:{nproc}",
             f"--fsize={fsize}:{fsize}", f"--nofile={limits.open_files}:{limits.open_files}", "--core=0:0", "--"]
 
 
@@ -250,7 +286,8 @@ def _set_rlimits(limits: Limits) -> None:  # fallback when prlimit(1) is missing
 # --- running ---------------------------------------------------------------------------------
 
 def run(source: str, *, stdin: bytes = b"", limits: Limits | None = None, args: list[str] | None = None,
-        report: bool = False, ro_binds: dict[str, str] | None = None, unsafe_plain: bool = False) -> Result:
+        report: bool = False, ro_binds: dict[str, str] | None = None, unsafe_plain: bool = False,
+        forks: int = 0) -> Result:
     """Run Python `source` (as `python3 -c source args...`) in the sandbox; never raises on bad code.
 
     With `report=True` the program gets a pipe whose fd number is in `argv[1]`; what it writes
@@ -258,6 +295,9 @@ def run(source: str, *, stdin: bytes = b"", limits: Limits | None = None, args: 
     the graded code does not share). `unsafe_plain=True` skips bwrap (benchmarks and the
     INTERVIEW_UNSAFE_LOCAL_CODE=1 fallback only). `ro_binds` maps host paths to paths inside,
     mounted read-only (data files a program may read; ignored by the plain backend).
+    `forks`: how many processes a trusted program (a harness) runs at once besides itself;
+    it matters only where no cgroup can be made (the no-fork bound, see the module docstring).
+    `Result.details["bounded_by"]` says which mechanism bounded the whole tree.
     """
     limits = limits or Limits()
     if len(source.encode()) > MAX_SOURCE_BYTES:
@@ -271,19 +311,20 @@ def run(source: str, *, stdin: bytes = b"", limits: Limits | None = None, args: 
                           "to run code unsandboxed (single user, own code only).", backend="none")
         backend = "plain"
     binds = dict(ro_binds or {})
-    result = _run_once(source, stdin, limits, args or [], report, backend, binds)
+    result = _run_once(source, stdin, limits, args or [], report, backend, binds, forks)
     delay = 0.1
     while backend == "bwrap" and _start_failed(result) and delay < 2:
         # another sandbox's killed tasks still count against the shared per-uid NPROC budget
         time.sleep(delay)
         delay *= 2
-        result = _run_once(source, stdin, limits, args or [], report, backend, binds)
+        result = _run_once(source, stdin, limits, args or [], report, backend, binds, forks)
     return result
 
 
 def _run_once(source: str, stdin: bytes, limits: Limits, args: list[str], report: bool, backend: str,
-              binds: dict[str, str]) -> Result:
+              binds: dict[str, str], forks: int = 0) -> Result:
     site = numpy_site()
+    group = cgroups.create(limits.memory_mb << 20, limits.processes) if backend == "bwrap" and _cgroups_on() else None
     report_r = report_w = -1
     if report:
         report_r, report_w = os.pipe()
@@ -291,49 +332,100 @@ def _run_once(source: str, stdin: bytes, limits: Limits, args: list[str], report
     popen_kw: dict[str, object] = {"start_new_session": True, "close_fds": True,
                                    "pass_fds": (report_w,) if report else ()}
     workdir: tempfile.TemporaryDirectory[str] | None = None
+    bound = "rlimit-per-process"
     if backend == "bwrap":
-        python = "/usr/bin/python3"
+        python = ["/usr/bin/python3"]
         argv = _bwrap_argv(limits, site)
         for host_path, inside in binds.items():
             argv += ["--ro-bind", host_path, inside]
-        argv += ["--remount-ro", "/"]  # the sandbox's own root tmpfs: only /tmp is writable
-        for name, value in _env(SITE_IN_SANDBOX if site else None).items():
+        if group is None and os.path.exists(PRLIMIT):
+            # No cgroup: the program may not fork beyond what the trusted program needs, so the
+            # per-process RLIMIT_AS bounds the tree. Set inside bwrap's user namespace, where
+            # RLIMIT_NPROC counts this sandbox's processes only (init, the program, `forks`).
+            nproc = 2 + forks
+            argv += ["--ro-bind", os.path.realpath(PRLIMIT), PRLIMIT]
+            python = [PRLIMIT, f"--nproc={nproc}:{nproc}", "--", "/usr/bin/python3"]
+            bound = "rlimit-nproc"
+        elif group is not None:
+            bound = group.kind
+        argv += ["--remount-ro", "/"]  # the sandbox's own root tmpfs: only /tmp and /dev/shm are writable
+        for name, value in (_env(SITE_IN_SANDBOX if site else None) | {BOUND_ENV: bound}).items():
             argv += ["--setenv", name, value]
-        argv += [python, "-c", source, *extra, *args]
+        argv += [*python, "-c", source, *extra, *args]
         if os.getuid() == 0:
             popen_kw.update(user=NOBODY, group=NOBODY, extra_groups=[])
         popen_kw["cwd"] = "/"
         popen_kw["env"] = {}
     else:
-        python = SANDBOX_PYTHON if os.path.exists(SANDBOX_PYTHON) and site else sys.executable
-        argv = [python, "-c", source, *extra, *args]
+        python_bin = SANDBOX_PYTHON if os.path.exists(SANDBOX_PYTHON) and site else sys.executable
+        argv = [python_bin, "-c", source, *extra, *args]
         workdir = tempfile.TemporaryDirectory(prefix="interview-run-")
         popen_kw["cwd"] = workdir.name
-        popen_kw["env"] = _env(str(site) if site and python == SANDBOX_PYTHON else None) | {"HOME": workdir.name}
+        popen_kw["env"] = _env(str(site) if site and python_bin == SANDBOX_PYTHON else None) | {
+            "HOME": workdir.name, BOUND_ENV: bound}
     if os.path.exists(PRLIMIT):
-        argv = _prlimit_args(limits) + argv
+        # with a cgroup, pids.max bounds each run; the per-uid RLIMIT_NPROC (shared by every
+        # sandbox) is then only a host-wide backstop, wide enough that one run's fork bomb
+        # does not starve the others
+        argv = _prlimit_args(limits, limits.processes * UID_BACKSTOP if group is not None else None) + argv
     else:
         popen_kw["preexec_fn"] = lambda: _set_rlimits(limits)
+    if group is not None:
+        # wait at a gate until the host has moved this process into the run's cgroup: nothing
+        # of the sandbox runs before it is inside. sh's `read` takes exactly the first line of
+        # stdin (byte by byte), which the host writes once the process is in the group.
+        argv = ["/bin/sh", "-c", 'read _ && exec "$@"', "sh", *argv]
     start = time.perf_counter()
+
+    def close_fds() -> None:
+        for fd in (report_r, report_w):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 **popen_kw)  # type: ignore[call-overload]
     except OSError as exc:
-        if report:
-            os.close(report_r)
-            os.close(report_w)
+        close_fds()
         if workdir:
             workdir.cleanup()
+        if group:
+            group.remove()
         return Result("blocked", None, "", "", 0.0, f"The sandbox could not start: {exc}", backend=backend)
     if report:
         os.close(report_w)
+        report_w = -1
+    if group is not None:
+        try:
+            group.add(proc.pid)
+            os.write(proc.stdin.fileno(), b"\n")  # type: ignore[union-attr]
+        except OSError as exc:
+            _kill(proc)
+            proc.wait()
+            close_fds()
+            group.remove()
+            return Result("blocked", None, "", "", 0.0, f"The sandbox could not enter its cgroup: {exc}",
+                          backend=backend)
     try:
-        return _collect(proc, stdin, limits, report_r if report else None, start, backend)
+        res = _collect(proc, stdin, limits, report_r if report else None, start, backend)
     finally:
-        if report:
-            os.close(report_r)
+        close_fds()
         if workdir:
             workdir.cleanup()
+        if group is not None:
+            usage = group.usage()
+            group.remove()
+    res.details["bounded_by"] = bound
+    if group is not None:
+        res.details.update(usage, cgroup=next(iter(group.dirs.values())).name)
+        if usage.get("oom_kills", 0) > 0 and res.status in ("ok", "runtime_error", "memory_limit"):
+            res.status = "memory_limit"
+            res.message = (f"Ran out of memory: the whole run (every process, /tmp and /dev/shm) is "
+                           f"limited to {limits.memory_mb} MiB.")
+    return res
 
 
 def _start_failed(result: Result) -> bool:

@@ -321,7 +321,9 @@ def load_bank(paths: Iterable[Path | str] | None = None) -> tuple[list[LoadedQue
     loaded: list[LoadedQuestion] = []
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
-    for f in question_files(paths or [default_bank_path()]):
+    files = question_files(paths or [default_bank_path()])
+    _prefetch_sql(files)
+    for f in files:
         try:
             item = load_file(f)
         except BankError as exc:
@@ -334,6 +336,25 @@ def load_bank(paths: Iterable[Path | str] | None = None) -> tuple[list[LoadedQue
         seen[qid] = f
         loaded.append(item)
     return loaded, problems
+
+
+def _prefetch_sql(files: list[Path]) -> None:
+    """Every SQL question's schema and reference in one sandbox run instead of one run each."""
+    answers = []
+    for f in files:
+        try:
+            if f.stat().st_size > MAX_FILE_BYTES:
+                continue
+            text = f.read_text(encoding="utf-8")
+            if "kind: sql" not in text:
+                continue
+            data = parse_yaml(text, str(f))
+        except (OSError, ValueError, RecursionError, BankError):  # the file's own load reports it
+            continue
+        if data.get("kind") == "sql" and isinstance(data.get("answer"), dict):
+            answers.append(data["answer"])
+    if answers:
+        registry.module_for("sql").prefetch(answers)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:

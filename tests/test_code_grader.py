@@ -293,3 +293,169 @@ def test_relative_growth_against_the_reference() -> None:
     assert code.relative_growth(sizes, [0.002, 0.032, None], sizes, ref, 1.0) == float("inf")  # timed out where the reference took 20 ms
     assert code.relative_growth(sizes, [0.002, 0.032, None], sizes, [0.001, 0.0045, 0.5], 1.0) is not None
     assert code.relative_growth(sizes, [1e-5, 1e-5, 1e-5], sizes, ref, 1.0) is None  # nothing measurable
+
+
+# --- attacks on the grading itself (issue 13 item 4) -----------------------------------------
+
+FORGED_TIMING = """\
+import json, os
+
+def two_sum(nums, target):
+    if len(nums) >= 1000:  # a timing run: claim a linear time on every channel there is, and stop
+        fake = json.dumps({"status": "ok", "seconds": len(nums) * 1e-6, "reps": 7}).encode()
+        for fd in range(3, 64):
+            try:
+                os.write(fd, fake)
+            except OSError:
+                pass
+        print(fake.decode())
+        os._exit(0)
+    for i in range(len(nums)):
+        for j in range(i + 1, len(nums)):
+            if nums[i] + nums[j] == target:
+                return [i, j]
+"""
+
+SKIPS_THE_WORK = """\
+def two_sum(nums, target):
+    if len(nums) >= 1000:  # a timing run: return at once instead of working
+        return [0, 1]
+    for i in range(len(nums)):
+        for j in range(i + 1, len(nums)):
+            if nums[i] + nums[j] == target:
+                return [i, j]
+"""
+
+SELF_TIMED = """\
+import sys, time
+
+_main = sys.modules.get("__main__")
+_ticks = [0.0]
+def _fake_clock():  # a clock that says each call takes a linear 1 microsecond per element
+    _ticks[0] += 1.0
+    return _ticks[0]
+for _name in ("_cpu_clock", "_clock"):
+    if _main is not None and hasattr(_main, _name):
+        setattr(_main, _name, _fake_clock)
+
+def two_sum(nums, target):
+    for i in range(len(nums)):
+        for j in range(i + 1, len(nums)):
+            if nums[i] + nums[j] == target:
+                return [i, j]
+"""
+
+
+@pytest.mark.parametrize("attack", [FORGED_TIMING, SELF_TIMED, SKIPS_THE_WORK],
+                         ids=["fake-timing-record", "patched-clock", "skips-the-work"])
+def test_timings_cannot_be_forged_by_the_learner(attack: str) -> None:
+    """The quadratic answer must not get full credit however it reports or games its own time."""
+    q, v = load(TWO_SUM % COMPLEXITY)
+    g = graders.grade(q, v, attack)
+    assert g.details["passed"] == g.details["total"] == 5
+    c = g.details["complexity"]
+    assert g.score == code.TOO_SLOW_CREDIT and (c["too_slow"] or c["unverified"]), c
+
+
+LEAK_HIDDEN = """\
+import gc, sys
+
+def two_sum(nums, target):
+    found = []
+    frame = sys._getframe()
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, dict) and ("tests" in value or "hidden" in value):
+                found.append(value.get("tests") or value.get("hidden"))
+        frame = frame.f_back
+    for obj in gc.get_objects():
+        if isinstance(obj, dict) and "tests" in obj and isinstance(obj.get("tests"), list):
+            found.append(obj["tests"])
+    print("LEAK", found)
+    d = {}
+    for j, x in enumerate(nums):
+        if target - x in d:
+            return [d[target - x], j]
+        d[x] = j
+"""
+
+
+def test_hidden_inputs_never_reach_visible_output(two_sum) -> None:
+    q, v = two_sum
+    g = graders.grade(q, v, LEAK_HIDDEN)
+    assert g.score == 1.0
+    shown = " ".join(str(row.get("output", "")) for row in g.details["tests"]) + " ".join(g.feedback)
+    assert "LEAK" in shown  # the visible tests' output is shown ...
+    for hidden in ("[-1, -2, -3, -4, -5]", "[0, 4, 3, 0]", "[5, 75, 25]"):
+        assert hidden not in shown  # ... but holds no hidden test's input
+
+
+def test_a_function_failing_on_the_timing_sizes_is_not_given_full_credit() -> None:
+    q, v = load(TWO_SUM % COMPLEXITY)
+    src = ("def two_sum(nums, target):\n    if len(nums) > 2000:\n        raise RecursionError('too deep')\n"
+           "    d = {}\n    for j, x in enumerate(nums):\n        if target - x in d: return [d[target - x], j]\n"
+           "        d[x] = j\n")
+    g = graders.grade(q, v, src)
+    assert g.score == code.TOO_SLOW_CREDIT
+    assert "at size 4000 your function failed (RecursionError)" in g.feedback[-1]
+
+
+ARGMAX = """\
+id: argmax-any
+title: Index of a largest value
+area: coding
+topics: [arrays-strings]
+difficulty: 1
+kind: code
+time_limit: 300
+prompt: Write `argmax(xs)` returning the index of a largest value of a non-empty list.
+answer:
+  function: argmax
+  reference: |
+    def argmax(xs):
+        best = 0
+        for i in range(len(xs)):
+            if xs[i] > xs[best]:
+                best = i
+        return best
+  tests:
+    visible:
+      - {args: [[1, 5, 2]], expected: 1}
+    hidden:
+      - {args: [[7, 1]], expected: 0}
+  complexity:
+    make_input: |
+      def make_input(n):
+          return [[0] * n]
+    sizes: [20000, 80000, 320000]
+    expected: n
+explanation: "One pass keeping the best index so far; on ties any index of a largest value is right."
+"""
+
+
+def test_a_right_answer_that_breaks_ties_differently_keeps_full_credit() -> None:
+    """On the timing inputs (all ties) it returns another index than the reference, at the same
+    cost: that is not skipped work."""
+    q, v = load(ARGMAX)
+    src = "def argmax(xs):\n    best = 0\n    for i in range(len(xs)):\n        if xs[i] >= xs[best]:\n" \
+          "            best = i\n    return best\n"
+    g = graders.grade(q, v, src)
+    assert g.score == 1.0 and not g.details["complexity"]["unverified"], g.details["complexity"]
+    g = graders.grade(q, v, "def argmax(xs):\n    if len(xs) > 1000:\n        return 1\n"
+                            "    return max(range(len(xs)), key=xs.__getitem__)\n")
+    assert g.score == code.TOO_SLOW_CREDIT and "different result" in g.details["complexity"]["unverified"]
+
+
+def test_the_plain_backend_never_sweeps_host_processes(two_sum) -> None:
+    """The harness kills strays only inside bwrap's own PID namespace: with the plain backend
+    (benchmarks, INTERVIEW_UNSAFE_LOCAL_CODE=1) /proc is the host's."""
+    import subprocess
+    q, _v = two_sum
+    bystander = subprocess.Popen(["sleep", "30"])
+    try:
+        result, report = code.run_submission(q.spec, graders.reference_answer(q, _v), unsafe_plain=True)
+        assert report is not None and all(r["status"] == "ok" for r in report["results"]), result
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()

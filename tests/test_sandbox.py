@@ -291,3 +291,119 @@ def test_deep_recursion() -> None:
 def test_too_long_source_is_refused() -> None:
     r = sandbox.run("x = 1\n" * 30_000)
     assert r.status == "blocked" and "too long" in r.message
+
+
+# --- whole-tree caps (memory, processes, disk) -----------------------------------------------
+
+FOUR_CHILDREN = """
+import os, time
+kids = []
+for i in range(4):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(400 << 20)
+        for j in range(0, len(block), 4096):
+            block[j] = 1
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+failed = sum(os.waitpid(k, 0)[1] != 0 for k in kids)
+print('failed', failed)
+"""
+CAP = sandbox.Limits(wall_seconds=20, cpu_seconds=10, memory_mb=512)
+
+
+def test_forked_children_share_one_memory_cap() -> None:
+    """4 children touching 400 MB each may not add up to 1.6 GB: the run ends as memory_limit
+    and the kernel never let the tree pass the cap."""
+    r = run(FOUR_CHILDREN, CAP)
+    assert r.details["bounded_by"] in ("cgroup-v1", "cgroup-v2", "rlimit-nproc"), r.details
+    assert r.status == "memory_limit" or r.details["bounded_by"] == "rlimit-nproc" and "Resource" in r.stderr
+    if r.details["bounded_by"].startswith("cgroup"):
+        assert r.details["oom_kills"] >= 1 and 0 < r.details["memory_peak"] <= CAP.memory_mb << 20
+        assert "whole run" in r.message
+
+
+def test_without_a_cgroup_the_code_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sandbox.CGROUPS_ENV, "0")
+    r = run(FOUR_CHILDREN, CAP)
+    assert r.details["bounded_by"] == "rlimit-nproc"
+    assert r.status == "runtime_error" and "Resource temporarily unavailable" in r.stderr
+    r = run("import os\nprint(os.getpid())")  # a program that does not fork runs as before
+    assert r.status == "ok" and r.details["bounded_by"] == "rlimit-nproc"
+
+
+@pytest.mark.parametrize("target", ["/dev/shm/x", "/dev/x", "/tmp/x"])
+def test_shm_and_dev_are_not_unbounded_disk(target: str) -> None:
+    # 200 MB as files of 4 MB (under the 8 MiB file-size limit, as a real attempt would)
+    src = ("block = b'x' * (1 << 20)\n"
+           f"for k in range(50):\n    with open({target!r} + str(k), 'wb') as f:\n"
+           "        for i in range(4):\n            f.write(block)\n")
+    r = run(src, CAP)
+    assert r.status in ("runtime_error", "output_limit", "memory_limit"), (r.status, r.stderr)
+    assert any(e in r.stderr for e in ("No space left", "Read-only file system", "File too large")) \
+        or r.status == "memory_limit", r.stderr
+    # the disk budget of /tmp and /dev/shm together is tmp_mb
+    r = run("import os\nfor d in ('/tmp', '/dev/shm'):\n    s = os.statvfs(d)\n    print(s.f_blocks * s.f_frsize)")
+    assert sum(map(int, r.stdout.split())) <= FAST.tmp_mb << 20
+
+
+def test_fork_bomb_is_bounded_by_the_pids_cap() -> None:
+    limits = sandbox.Limits(wall_seconds=2, cpu_seconds=1, processes=64)
+    r = run("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", limits)
+    assert r.status == "timeout"
+    if r.details["bounded_by"].startswith("cgroup") and "pids_peak" in r.details:
+        assert r.details["pids_peak"] <= limits.processes
+
+
+def test_the_cgroup_is_removed_after_the_run() -> None:
+    from graders import cgroups
+    found = cgroups.layout()
+    if found is None:
+        pytest.skip("no cgroup can be made here")
+    r = run("import os\nos.fork()\nimport time\ntime.sleep(0.2)")
+    assert r.details["bounded_by"] == found[0] and r.details["cgroup"].startswith(cgroups.PREFIX)
+    for parent in found[1].values():
+        assert not (parent / r.details["cgroup"]).exists()
+
+
+def test_cgroup_layouts_on_fake_trees(tmp_path: Path) -> None:
+    """Where groups are made and which files set the caps, for both layouts (the kernel side
+    is exercised by the tests above on this machine's own layout)."""
+    from graders import cgroups
+    v2 = tmp_path / "v2"
+    base = v2 / "system.slice" / "interview.service"
+    base.mkdir(parents=True)
+    (v2 / "cgroup.controllers").write_text("cpu io memory pids\n")
+    (base / "cgroup.subtree_control").write_text("")
+    found = cgroups.layout(v2, {"": "/system.slice/interview.service"})
+    assert found == ("cgroup-v2", {"unified": base})
+    assert set((base / "cgroup.subtree_control").read_text().split()) == {"+memory", "+pids"}
+    group = cgroups.create(256 << 20, 64, found=found)
+    assert group is not None and group.kind == "cgroup-v2"
+    run_dir = group.dirs["unified"]
+    assert run_dir.parent == base and run_dir.name.startswith(cgroups.PREFIX)
+    assert (run_dir / "memory.max").read_text() == str(256 << 20) and (run_dir / "pids.max").read_text() == "64"
+    (run_dir / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n")
+    (run_dir / "memory.peak").write_text(str(200 << 20))
+    assert group.usage()["oom_kills"] == 2 and group.usage()["memory_peak"] == 200 << 20
+
+    v1 = tmp_path / "v1"
+    mem = v1 / "memory" / "process_api" / "abc"
+    mem.mkdir(parents=True)
+    (mem / "memory.limit_in_bytes").write_text("9223372036854771712")
+    (mem / "memory.memsw.limit_in_bytes").write_text("9223372036854771712")
+    (v1 / "pids").mkdir()
+    found = cgroups.layout(v1, {"memory": "/process_api/abc", "pids": "/"})
+    assert found == ("cgroup-v1", {"memory": mem, "pids": v1 / "pids"})
+    group = cgroups.create(512 << 20, 256, found=found)
+    assert group is not None and group.pids == 256
+    assert (group.dirs["memory"] / "memory.limit_in_bytes").read_text() == str(512 << 20)
+    assert (group.dirs["memory"] / "memory.memsw.limit_in_bytes").read_text() == str(512 << 20)
+    assert (group.dirs["pids"] / "pids.max").read_text() == "256"
+    (group.dirs["memory"] / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    assert group.usage()["oom_kills"] == 1
+
+    nothing = tmp_path / "none"
+    nothing.mkdir()
+    assert cgroups.layout(nothing, {"": "/"}) is None  # a v2 tree without memory: no group

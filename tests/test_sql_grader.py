@@ -143,3 +143,95 @@ def test_question_validation_runs_the_reference() -> None:
 def test_compare_treats_numbers_by_value() -> None:
     assert sql.compare(["a"], [[2.0], [0.1 + 0.2]], ("a",), ((2,), (0.3,)), ordered=True) == []
     assert sql.compare(["a"], [[1], [1]], ("a",), ((1,),), ordered=False)  # multisets: duplicates count
+
+
+# --- the question's own SQL is untrusted too (issue 13 item 2) --------------------------------
+
+def _question(schema: str, reference: str = "SELECT x FROM t") -> str:
+    indent = lambda text: "\n".join("    " + line for line in text.splitlines())  # noqa: E731
+    return (DAU % "false").replace(
+        "  schema: |\n    CREATE TABLE events (user_id INTEGER NOT NULL, event TEXT NOT NULL, ts TEXT NOT NULL);\n",
+        "  schema: |\n" + indent(schema) + "\n").replace(
+        "  reference: |\n    SELECT date(ts) AS day, COUNT(DISTINCT user_id) AS dau\n    FROM events GROUP BY date(ts) ORDER BY day\n",
+        "  reference: |\n" + indent(reference) + "\n").replace("      - [", "      - [").replace(
+        "  rows:\n    events:\n", "  rows:\n    t:\n").replace("  hidden_rows:\n    events:\n", "  hidden_rows:\n    t:\n")
+
+
+def _problems(text: str) -> list[str]:
+    from interview import authoring
+    item, problems = authoring.check(text, seeds=1)
+    return [f"{p.field}: {p.message}" for p in problems]
+
+
+def test_instructor_schema_cannot_attach_the_app_database(session, sqlite_url: str) -> None:
+    """The editor's check of a schema that ATTACHes the app's SQLite file and rewrites a
+    password hash: refused, the database untouched, the error names the field."""
+    import hashlib
+    from pathlib import Path
+    from interview import accounts
+    from interview.models import User
+    user = accounts.create_user(session, "victim", "correct horse battery")
+    before = user.password_hash
+    db_path = sqlite_url.removeprefix("sqlite:///")
+    digest = hashlib.sha256(Path(db_path).read_bytes()).hexdigest()
+    schema = (f"CREATE TABLE t (x INTEGER, y TEXT, z TEXT);\nATTACH DATABASE '{db_path}' AS app;\n"
+              "UPDATE app.user SET password_hash = 'pwned';")
+    problems = _problems(_question(schema))
+    assert problems and any("schema" in p and "not allowed" in p for p in problems), problems
+    session.expire_all()
+    assert session.get(User, user.id).password_hash == before
+    assert hashlib.sha256(Path(db_path).read_bytes()).hexdigest() == digest
+
+
+@pytest.mark.parametrize("how", ["attach", "vacuum", "pragma"])
+def test_instructor_schema_cannot_create_files(how: str) -> None:
+    import os
+    import tempfile
+    outside = tempfile.mkdtemp(prefix="sql-outside-")
+    os.chmod(outside, 0o777)
+    target = os.path.join(outside, "made.db")
+    schema = {"attach": f"CREATE TABLE t (x INTEGER, y TEXT, z TEXT);\nATTACH DATABASE '{target}' AS e;\n"
+                        "CREATE TABLE e.stolen (x);",
+              "vacuum": f"CREATE TABLE t (x INTEGER, y TEXT, z TEXT);\nVACUUM INTO '{target}';",
+              "pragma": f"PRAGMA temp_store_directory = '{outside}';\nCREATE TEMP TABLE big AS SELECT 1;\n"
+                        "CREATE TABLE t (x INTEGER, y TEXT, z TEXT);"}[how]
+    problems = _problems(_question(schema))
+    assert problems and any(p.startswith("answer: schema") for p in problems), problems
+    assert os.listdir(outside) == []
+
+
+def test_harmless_pragmas_still_load() -> None:
+    problems = _problems(_question("PRAGMA foreign_keys = ON;\nCREATE TABLE t (x INTEGER, y TEXT, z TEXT);"))
+    assert problems == []
+
+
+def test_endless_recursive_reference_is_stopped_quickly() -> None:
+    endless = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
+    start = time.perf_counter()
+    problems = _problems(_question("CREATE TABLE t (x INTEGER, y TEXT, z TEXT);", endless))
+    assert time.perf_counter() - start < 10
+    assert any("reference" in p and f"stopped after {sql.TIME_LIMIT:g} s" in p for p in problems), problems
+
+
+def test_endless_schema_is_stopped_too() -> None:
+    endless = ("CREATE TABLE t AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) "
+               "SELECT n AS x, '' AS y, '' AS z FROM c;")
+    start = time.perf_counter()
+    problems = _problems(_question(endless))
+    assert time.perf_counter() - start < 10
+    assert any("schema" in p and "stopped after" in p or "memory" in p for p in problems), problems
+
+
+def test_loading_a_bank_runs_its_sql_in_one_sandbox_run(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+    calls: list[int] = []
+    real = sql.run_batch
+    monkeypatch.setattr(sql, "run_batch", lambda items: calls.append(len(items)) or real(items))
+    for i in range(3):
+        tag = uuid.uuid4().hex[:8]  # fresh SQL: nothing remembered from other tests
+        text = (DAU % "true").replace("daily-active-users", f"daily-active-users-{i}").replace(
+            "AS dau\n", f"AS dau, '{tag}' AS tag\n")
+        (tmp_path / f"daily-active-users-{i}.yaml").write_text(text)
+    loaded, problems = bank.load_bank([tmp_path])
+    assert len(loaded) == 3 and not problems
+    assert calls == [3]
