@@ -103,3 +103,15 @@ def test_bank_stats_json_counts_the_same_files(questions: list) -> None:
     assert stats["by_area"] == dict(Counter(q.area for q in questions))
     assert sum(stats["by_kind"].values()) == len(questions)
     assert stats["by_area_topic"]["coding"]["sql"] >= 10
+
+
+def test_at_least_650_questions_and_ten_on_every_topic(questions: list) -> None:
+    """Issue 16's floor: no topic an interview asks about is left with a handful of questions."""
+    assert len(questions) >= 650, len(questions)
+    result = CliRunner().invoke(main, ["bank-stats", "--json"])
+    assert result.exit_code == 0, result.output
+    by_topic = json.loads(result.output)["by_area_topic"]
+    for area in ("math", "coding", "ml", "system_design", "behavioral"):
+        for topic in topics_of(area):
+            count = by_topic.get(area, {}).get(topic, 0)
+            assert count >= 10, f"{area}/{topic}: {count} questions (at least 10 wanted)"
