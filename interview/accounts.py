@@ -77,7 +77,15 @@ SETTINGS_FIELDS = ("interview_date", "minutes_per_day", "new_per_day", "areas", 
 
 
 def update_settings(session: Session, user: User, interview_date: date | None, minutes_per_day: int,
-                    new_per_day: int, areas: list[str] | None, topics: list[str] | None) -> User:
+                    new_per_day: int, areas: list[str] | None, topics: list[str] | None,
+                    today: date | None = None) -> User:
+    """Save the learner's settings. `today` is the learner's own date (their time zone): a new
+    interview date before it is refused, while one already saved may stay as it is so that
+    the other settings can still be changed after the interview has passed."""
+    today = today or utcnow().date()
+    if interview_date is not None and interview_date < today and interview_date != user.interview_date:
+        raise AccountError(f"The interview date {interview_date.isoformat()} is in the past: "
+                           f"choose today ({today.isoformat()}) or a later day, or leave it empty.")
     if not 5 <= minutes_per_day <= 600:
         raise AccountError("Minutes per day must be between 5 and 600.")
     if not 0 <= new_per_day <= 200:

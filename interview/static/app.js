@@ -99,7 +99,7 @@
       if (s <= 0) {
         clearInterval(handle);
         var finalField = document.getElementById("finish-now");
-        if (finalField) finalField.value = "1";
+        if (finalField) finalField.disabled = false;
         if (form) { form.requestSubmit ? form.requestSubmit() : form.submit(); }
       }
     }

@@ -83,6 +83,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="index", view_func=browse.index)
     app.add_url_rule("/healthz", endpoint="healthz", view_func=lambda: "ok")
+    # browsers ask for /favicon.ico whatever the page links: answer from the static files
+    app.add_url_rule("/favicon.ico", endpoint="favicon",
+                     view_func=lambda: app.send_static_file("favicon.ico"))
     _register_errors(app)
     app.teardown_appcontext(_close_session)
     return app

@@ -122,13 +122,14 @@ def account() -> Any:
                 new_per_day=int(request.form.get("new_per_day", "10")),
                 areas=[a for a in request.form.getlist("areas") if a in AREAS],
                 topics=[t for t in request.form.getlist("topics") if t in TOPICS],
+                today=utcnow().date(),
             )
         except ValueError as exc:  # AccountError is a ValueError; so are bad dates and numbers
             error = str(exc) if isinstance(exc, accounts.AccountError) else f"Could not read the form: {exc}."
         else:
             flash("Settings saved.")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", error=error, areas=AREAS, topics=TOPICS,
+    return render_template("auth/account.html", error=error, areas=AREAS, topics=TOPICS, today=utcnow().date(),
                            memory=optimizer.status(get_session(), g.user)), (400 if error else 200)
 
 

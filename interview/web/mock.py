@@ -66,7 +66,7 @@ def save(mock_id: int) -> Any:
         abort(400, "The form's question number or time is not a number.")
     kind = request.form.get("kind", "")
     text = ", ".join(request.form.getlist("answer")) if kind == "multi" else request.form.get("answer", "")
-    finishing = request.form.get("finish") == "1"
+    finishing = "1" in request.form.getlist("finish")
     try:
         mock.save_answer(db, g.user, mock_id, position, text, seconds, now)
     except mock.MockError as exc:
