@@ -41,7 +41,9 @@
 
   function shortcuts() {
     document.addEventListener("keydown", function (ev) {
-      var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement && document.activeElement.tagName);
+      if (ev.defaultPrevented) return;  // the code editor handled it (its Ctrl+Enter submits too)
+      var active = document.activeElement;
+      var typing = active && (/^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) || active.isContentEditable);
       if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter") {
         var form = document.querySelector("form.answer");
         if (form) { ev.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.submit(); }
