@@ -161,3 +161,159 @@ def test_favicon_is_served(app: Flask) -> None:
     assert resp.status_code == 200
     assert resp.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
     assert b'rel="icon"' in app.test_client().get("/signin").data
+
+
+# --- result pages and the ways on from them (items 6, 7, 9-15) ---
+
+from interview.models import Attempt, Card, Question, Review  # noqa: E402
+
+
+def field(html: bytes, name: str) -> str:
+    m = re.search(rb'name="' + name.encode() + rb'" value="([^"]*)"', html)
+    assert m, f"no field {name}"
+    return m.group(1).decode()
+
+
+def of_kind(engine: sa.Engine, kind: str) -> str:
+    with Session(engine) as s:
+        qid = s.exec(select(Question.id).where(Question.kind == kind, Question.status == "active")
+                     .order_by(Question.difficulty, Question.id)).first()
+    assert qid
+    return qid
+
+
+def answer(client: FlaskClient, qid: str, text: str, **extra: str):  # type: ignore[no-untyped-def]
+    page = client.get(f"/practice/q/{qid}")
+    data = {"csrf_token": csrf_of(page.data), "token": field(page.data, "token"), "kind": field(page.data, "kind"),
+            "answer": text, "hint_used": "0"}
+    data.update(extra)
+    return client.post("/practice/answer", data=data)
+
+
+def test_i_dont_know_after_an_unreadable_answer_records_again_once(client: FlaskClient, engine: sa.Engine) -> None:
+    qid = of_kind(engine, "numeric")
+    resp = answer(client, qid, "banana")
+    assert resp.status_code == 200 and b"Invalid" in resp.data
+    assert b"Explanation" not in resp.data and b"A correct answer" not in resp.data  # no spoiler before choosing
+    assert b"Edit and resubmit" in resp.data and b"I don't know" in resp.data
+    with Session(engine) as s:
+        attempt = s.exec(select(Attempt).where(Attempt.question_id == qid)).one()
+        s.expunge(attempt)
+        assert s.exec(select(Review)).all() == []
+    for _ in range(2):  # asked twice: one review
+        shown = client.post(f"/practice/dont-know/{attempt.id}", data={"csrf_token": csrf_of(resp.data)})
+        assert shown.status_code == 200
+        assert b"A correct answer" in shown.data and b"Explanation" in shown.data and b"Again" in shown.data
+    with Session(engine) as s:
+        reviews = s.exec(select(Review)).all()
+        assert [(r.rating, r.attempt_id) for r in reviews] == [(1, attempt.id)]
+        assert s.exec(select(Card).where(Card.question_id == qid)).one() is not None
+
+
+def test_edit_and_resubmit_an_unreadable_answer_counts(client: FlaskClient, engine: sa.Engine) -> None:
+    qid = of_kind(engine, "numeric")
+    resp = answer(client, qid, "banana")
+    with Session(engine) as s:
+        attempt = s.exec(select(Attempt).where(Attempt.question_id == qid)).one()
+        s.expunge(attempt)
+    page = client.get(f"/practice/again/{attempt.id}")
+    assert page.status_code == 200 and b'value="banana"' in page.data and b"did not count" in page.data
+    assert b'action="/practice/answer"' in page.data
+    again = client.post("/practice/answer", data={"csrf_token": csrf_of(page.data), "token": field(page.data, "token"),
+                                                   "kind": "numeric", "answer": "0.5", "hint_used": "0"})
+    assert again.status_code == 200 and b"Invalid" not in again.data
+    with Session(engine) as s:
+        attempts = s.exec(select(Attempt).where(Attempt.question_id == qid).order_by(Attempt.id)).all()
+        assert [a.seed for a in attempts] == [attempt.seed] * 2  # the same variant
+        assert len(s.exec(select(Review)).all()) == 1
+
+
+def test_another_learners_attempt_cannot_be_retried_or_revealed(app: Flask, client: FlaskClient, engine: sa.Engine) -> None:
+    resp = answer(client, of_kind(engine, "numeric"), "banana")
+    with Session(engine) as s:
+        attempt = s.exec(select(Attempt)).one()
+        s.expunge(attempt)
+        accounts.create_user(s, "mallory", "mallory password")
+    other = app.test_client()
+    page = other.get("/signin")
+    other.post("/signin", data={"csrf_token": csrf_of(page.data), "name": "mallory", "password": "mallory password"})
+    assert other.get(f"/practice/again/{attempt.id}").status_code == 404
+    token = csrf_of(other.get("/account").data)
+    assert other.post(f"/practice/dont-know/{attempt.id}", data={"csrf_token": token}).status_code == 404
+    assert b"Edit and resubmit" in resp.data
+
+
+@pytest.mark.sandbox
+def test_try_again_after_a_wrong_sql_answer_keeps_the_query_and_records_nothing(client: FlaskClient,
+                                                                                engine: sa.Engine) -> None:
+    qid = of_kind(engine, "sql")
+    wrong = "SELECT 1 AS nothing"
+    resp = answer(client, qid, wrong)
+    assert resp.status_code == 200 and b"Try again" in resp.data
+    with Session(engine) as s:
+        attempt = s.exec(select(Attempt).where(Attempt.question_id == qid)).one()
+        s.expunge(attempt)
+        reviews_before = len(s.exec(select(Review)).all())
+    page = client.post(f"/practice/again/{attempt.id}", data={"csrf_token": csrf_of(resp.data), "answer": wrong})
+    assert page.status_code == 200 and wrong.encode() in page.data and b"retry is practice" in page.data
+    assert f'action="/practice/retry/{attempt.id}"'.encode() in page.data
+    from interview import bank as bank_mod
+    with Session(engine) as s:
+        reference = bank_mod.load_text(s.get(Question, qid).yaml_text).spec.reference  # type: ignore[union-attr]
+    graded = client.post(f"/practice/retry/{attempt.id}", data={"csrf_token": csrf_of(page.data), "kind": "sql",
+                                                             "token": field(page.data, "token"), "answer": reference})
+    assert graded.status_code == 200 and b"Correct" in graded.data and b"not recorded" in graded.data
+    with Session(engine) as s:
+        assert len(s.exec(select(Attempt)).all()) == 1
+        assert len(s.exec(select(Review)).all()) == reviews_before
+
+
+def test_choice_result_marks_every_option_with_its_reason_once(client: FlaskClient, engine: sa.Engine) -> None:
+    from interview import bank as bank_mod
+    import graders
+
+    with Session(engine) as s:
+        rows = s.exec(select(Question).where(Question.kind == "multi", Question.status == "active")).all()
+    row = next(r for r in rows if any(o.why for o in bank_mod.load_text(r.yaml_text).spec.options))
+    page = client.get(f"/practice/q/{row.id}")
+    token = field(page.data, "token")
+    resp = client.post("/practice/answer", data={"csrf_token": csrf_of(page.data), "token": token, "kind": "multi",
+                                                 "answer": ["A"], "hint_used": "0"})
+    html = resp.data.decode()
+    assert 'class="options-result"' in html
+    spec = bank_mod.load_text(row.yaml_text)
+    from interview.practice import read_token
+    from interview.web import create_app  # noqa: F401
+    seed = read_token("test-secret", token, type("U", (), {"id": 1})())["s"]
+    variant = graders.instantiate(spec, seed)
+    for o in variant.data["options"]:
+        assert o["text"].split()[0] in html  # each option's text is repeated
+        if o["why"] and (o["label"] == "A" or o["label"] in variant.data["correct"]):
+            assert html.count(o["why"].split(".")[0][:40]) == 1, o["why"]  # its reason, once
+    assert "✓" in html
+
+
+def test_expression_reference_is_typeset(client: FlaskClient, engine: sa.Engine) -> None:
+    resp = answer(client, of_kind(engine, "expression"), "x")
+    html = resp.data.decode()
+    m = re.search(r'<p class="math-answer"><span class="math display">(.*?)</span>', html)
+    assert m, html[-3000:]
+    assert "*" not in m.group(1) and "**" not in m.group(1)
+
+
+def test_hint_cap_is_explained(client: FlaskClient, engine: sa.Engine) -> None:
+    from interview import bank as bank_mod
+    import graders
+    from interview.practice import read_token
+
+    qid = of_kind(engine, "numeric")
+    page = client.get(f"/practice/q/{qid}")
+    token = field(page.data, "token")
+    with Session(engine) as s:
+        spec = bank_mod.load_text(s.get(Question, qid).yaml_text)  # type: ignore[union-attr]
+        uid = s.exec(select(User).where(User.name == "alice")).one().id
+    seed = read_token("test-secret", token, type("U", (), {"id": uid})())["s"]
+    reference = graders.reference_answer(spec, graders.instantiate(spec, seed))
+    resp = client.post("/practice/answer", data={"csrf_token": csrf_of(page.data), "token": token, "kind": "numeric",
+                                                 "answer": reference, "hint_used": "1"})
+    assert b"Correct" in resp.data and b"capped at Hard" in resp.data

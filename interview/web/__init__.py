@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from interview import db
 from interview.bank import repo_root
-from interview.render import markdown_html
+from interview.render import format_number, humanize_numbers, markdown_html
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -76,6 +76,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     app.jinja_env.filters["markdown"] = markdown_html
+    app.jinja_env.filters["num"] = format_number
+    app.jinja_env.filters["numbers"] = humanize_numbers
+    from interview import results
+
+    app.jinja_env.globals["result_view"] = results.view
+    app.jinja_env.globals["fixture_tables"] = results.fixture_tables
 
     from interview.web import auth, browse, instructor, mock, practice, progress
 

@@ -80,3 +80,51 @@ def preview() -> Any:
     if spec.kind != "expression":
         return jsonify(error="not an expression question"), 400
     return jsonify(expression.preview(spec, request.form.get("text", "")))
+
+
+@bp.route("/again/<int:attempt_id>", methods=["GET", "POST"])
+@login_required
+def again(attempt_id: int) -> Any:
+    """The question again with the learner's answer to edit (a POST carries the retried answer)."""
+    db, now = get_session(), utcnow()
+    answer = _answer_text() if request.method == "POST" else None
+    try:
+        a = practice.again(db, g.user, _secret(), attempt_id, now, answer=answer)
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except catalog.NotFound:
+        abort(404, "That question no longer exists.")
+    return render_template("practice/question.html", shown=a.shown, answer=a.answer, retry_of=attempt_id,
+                           counts=a.counts, summary=planner.daily_queue(db, g.user, now))
+
+
+@bp.post("/retry/<int:attempt_id>")
+@login_required
+def retry(attempt_id: int) -> Any:
+    """Grade a retry; nothing is recorded (the first attempt's review stands)."""
+    try:
+        outcome = practice.practise(get_session(), g.user, _secret(), request.form.get("token", ""),
+                                    _answer_text(), utcnow())
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except catalog.NotFound:
+        abort(404, "That question no longer exists.")
+    return render_template("practice/result.html", outcome=outcome, retry_of=attempt_id)
+
+
+@bp.post("/dont-know/<int:attempt_id>")
+@login_required
+def dont_know(attempt_id: int) -> Any:
+    try:
+        outcome = practice.dont_know(get_session(), g.user, attempt_id, utcnow())
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except catalog.NotFound:
+        abort(404, "That question no longer exists.")
+    return render_template("practice/result.html", outcome=outcome)
+
+
+def _answer_text() -> str:
+    if request.form.get("kind", "") == "multi":
+        return ", ".join(request.form.getlist("answer"))
+    return request.form.get("answer", "")
