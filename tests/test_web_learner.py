@@ -317,3 +317,20 @@ def test_hint_cap_is_explained(client: FlaskClient, engine: sa.Engine) -> None:
     resp = client.post("/practice/answer", data={"csrf_token": csrf_of(page.data), "token": token, "kind": "numeric",
                                                  "answer": reference, "hint_used": "1"})
     assert b"Correct" in resp.data and b"capped at Hard" in resp.data
+
+
+def test_mock_report_shows_the_correct_answer_to_each_miss(client: FlaskClient, engine: sa.Engine) -> None:
+    index = client.get("/mock/")
+    sit_url = client.post("/mock/start", data={"csrf_token": csrf_of(index.data), "format": "quick-5"}).headers["Location"]
+    mock_id = int(sit_url.rstrip("/").split("/")[-1])
+    page = client.get(sit_url)
+    resp = browser_post(client, page.data, f"/mock/{mock_id}/save", "mock-form", "Submit mock", answer="zzz")
+    report = client.get(resp.headers["Location"])
+    html = report.data.decode()
+    from interview.models import MockItem
+    with Session(engine) as s:
+        items = s.exec(select(MockItem).where(MockItem.mock_id == mock_id)).all()
+        kinds = [s.get(Question, i.question_id).kind for i in items]  # type: ignore[union-attr]
+    shown = html.count('class="options-result"') + html.count('class="reference"')
+    assert shown == sum(k != "rubric" for k in kinds), (kinds, shown)
+    assert html.count('<details class="explanation" open') == len(kinds)  # every answer was wrong
