@@ -334,3 +334,22 @@ def test_mock_report_shows_the_correct_answer_to_each_miss(client: FlaskClient, 
     shown = html.count('class="options-result"') + html.count('class="reference"')
     assert shown == sum(k != "rubric" for k in kinds), (kinds, shown)
     assert html.count('<details class="explanation" open') == len(kinds)  # every answer was wrong
+
+
+def test_times_show_in_the_learners_zone(client: FlaskClient, engine: sa.Engine) -> None:
+    """Saved zone first, else the browser's (the tz cookie), else UTC; unknown names are refused."""
+    index = client.get("/mock/")
+    client.post("/mock/start", data={"csrf_token": csrf_of(index.data), "format": "quick-5"})
+    with Session(engine) as s:
+        started = s.exec(select(MockInterview)).one().started_at
+    utc_text = started.strftime("%Y-%m-%d %H:%M")
+    assert f"{utc_text} UTC".encode() in client.get("/mock/").data
+    client.set_cookie("tz", "Asia/Kolkata")  # UTC+5:30, no daylight saving
+    kolkata = (started + timedelta(hours=5, minutes=30)).strftime("%Y-%m-%d %H:%M")
+    assert f"{kolkata} IST".encode() in client.get("/mock/").data
+    assert _settings(client, time_zone="Mars/Olympus").status_code == 400
+    assert _settings(client, time_zone="America/Bogota").status_code == 302  # UTC-5, no daylight saving
+    bogota = (started - timedelta(hours=5)).strftime("%Y-%m-%d %H:%M")
+    assert f"{bogota} -05".encode() in client.get("/mock/").data
+    with Session(engine) as s:
+        assert s.exec(select(User).where(User.name == "alice")).one().time_zone == "America/Bogota"

@@ -109,7 +109,16 @@
     tick();
   }
 
+  // the browser's time zone, for times shown before the learner picks one in Settings
+  function rememberTimeZone() {
+    try {
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (zone) if (/^[A-Za-z0-9_+/-]+$/.test(zone)) document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+    } catch (e) { /* UTC then */ }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    rememberTimeZone();
     renderMath(document);
     codeBoxes();
     hints();

@@ -82,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.jinja_env.globals["result_view"] = results.view
     app.jinja_env.globals["fixture_tables"] = results.fixture_tables
+    app.jinja_env.filters["localtime"] = localtime
 
     from interview.web import auth, browse, instructor, mock, practice, progress
 
@@ -95,6 +96,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     app.teardown_appcontext(_close_session)
     return app
+
+
+def learner_zone() -> Any:
+    """The zone this request's learner reads times in (see interview.timezones)."""
+    from flask import request
+
+    from interview import timezones
+
+    return timezones.zone_for(g.get("user"), request.cookies.get(timezones.COOKIE))
+
+
+def localtime(moment: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time in the learner's zone, with the zone's abbreviation unless `fmt` is a date."""
+    from interview import timezones
+
+    if moment is None:
+        return ""
+    zone = learner_zone()
+    text = timezones.local(moment, zone).strftime(fmt)
+    return text if "%H" not in fmt else f"{text} {timezones.local(moment, zone).tzname()}"
 
 
 def get_session() -> Session:

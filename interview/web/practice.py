@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
-from interview import catalog, planner, practice
+from interview import catalog, planner, practice, study_more
 from interview.models import utcnow
 from interview.web import get_session
 from interview.web.auth import login_required
@@ -23,7 +23,26 @@ def today() -> Any:
     db, now = get_session(), utcnow()
     summary = planner.daily_queue(db, g.user, now)
     shown = practice.present(db, g.user, _secret(), now, queue=summary)
-    return render_template("practice/question.html", shown=shown, summary=summary)
+    more = study_more.summary(db, g.user, now) if shown is None else None
+    return render_template("practice/question.html", shown=shown, summary=summary, more=more)
+
+
+@bp.get("/more")
+@login_required
+def more() -> Any:
+    """Study beyond today's plan: the next new question, or the next review ahead of time."""
+    db, now = get_session(), utcnow()
+    mode = request.args.get("mode", "")
+    if mode not in study_more.MODES:
+        abort(400, "Study more of what: mode=new or mode=ahead.")
+    extra = study_more.extra_items(db, g.user, now, mode, limit=1)
+    summary = planner.daily_queue(db, g.user, now)
+    if not extra:
+        return render_template("practice/question.html", shown=None, summary=summary,
+                               more=study_more.summary(db, g.user, now), more_mode=mode)
+    shown = practice.present(db, g.user, _secret(), now, question_id=extra[0].question_id)
+    return render_template("practice/question.html", shown=shown, summary=summary, more_mode=mode,
+                           extra=extra[0])
 
 
 @bp.get("/q/<question_id>")
