@@ -353,3 +353,28 @@ def test_times_show_in_the_learners_zone(client: FlaskClient, engine: sa.Engine)
     assert f"{bogota} -05".encode() in client.get("/mock/").data
     with Session(engine) as s:
         assert s.exec(select(User).where(User.name == "alice")).one().time_zone == "America/Bogota"
+
+
+def test_study_more_after_the_day_is_done(client: FlaskClient, engine: sa.Engine) -> None:
+    from interview import scheduler
+
+    assert _settings(client, new_per_day="0").status_code == 302
+    done = client.get("/practice/")
+    assert b"Done for today" in done.data and b"Study more" in done.data and b"What studying ahead costs" in done.data
+    more = client.get("/practice/more?mode=new")
+    assert more.status_code == 200 and b"beyond today" in more.data and b'name="more" value="new"' in more.data
+    result = client.post("/practice/answer", data={"csrf_token": csrf_of(more.data), "token": field(more.data, "token"),
+                                                   "kind": field(more.data, "kind"), "answer": "zzz", "hint_used": "0",
+                                                   "more": "new"})
+    assert b'href="/practice/more?mode=new"' in result.data  # Next stays in "study more"
+    # a card reviewed two days ago and not yet due is offered as a review ahead of time, with its recall
+    with Session(engine) as s:
+        user = s.exec(select(User).where(User.name == "alice")).one()
+        other = s.exec(select(Question.id).where(Question.kind == "numeric", Question.status == "active")
+                       .order_by(Question.id.desc())).first()
+        card = scheduler.card_for(s, user.id, other, utcnow() - timedelta(days=2))  # type: ignore[arg-type]
+        scheduler.review(s, card, 4, utcnow() - timedelta(days=2))
+        s.commit()
+    ahead = client.get("/practice/more?mode=ahead")
+    assert ahead.status_code == 200 and b"review ahead of time" in ahead.data and b"your recall of it now" in ahead.data
+    assert client.get("/practice/more?mode=everything").status_code == 400
