@@ -378,3 +378,57 @@ def test_study_more_after_the_day_is_done(client: FlaskClient, engine: sa.Engine
     ahead = client.get("/practice/more?mode=ahead")
     assert ahead.status_code == 200 and b"review ahead of time" in ahead.data and b"your recall of it now" in ahead.data
     assert client.get("/practice/more?mode=everything").status_code == 400
+
+
+def test_question_browser_filters_and_practise_link(client: FlaskClient, engine: sa.Engine) -> None:
+    from interview import scheduler
+
+    page = client.get("/questions/?kind=sql")
+    html = page.data.decode()
+    with Session(engine) as s:
+        sql_ids = s.exec(select(Question.id).where(Question.kind == "sql", Question.status == "active")).all()
+        first = s.get(Question, sql_ids[0])
+        assert first is not None
+    assert html.count('class="practise"') == len(sql_ids) > 0
+    assert f'href="/practice/q/{sql_ids[0]}"' in html
+    # text search: words of the title find it, an unknown word finds nothing
+    title_word = max(first.title.split(), key=len)
+    found = client.get(f"/questions/?q={title_word}&kind=sql").data.decode()
+    assert first.title in found
+    assert "No question matches" in client.get("/questions/?q=zzzyyyxxx").data.decode()
+    # difficulty and area combine
+    d = first.difficulty
+    assert all(f">{'●' * d}<" in row for row in re.findall(r"<tr>.*?</tr>", client.get(
+        f"/questions/?difficulty={d}&area={first.area}").data.decode(), re.S)[1:])
+    # status is the learner's own: after a review the question is no longer new
+    with Session(engine) as s:
+        user = s.exec(select(User).where(User.name == "alice")).one()
+        card = scheduler.card_for(s, user.id, first.id, utcnow())  # type: ignore[arg-type]
+        scheduler.review(s, card, 3, utcnow())
+        s.commit()
+    assert first.title not in client.get("/questions/?kind=sql&status=new").data.decode()
+    assert first.title in client.get("/questions/?kind=sql&status=learnt").data.decode()
+    for bad in ("status=forgotten", "kind=essay", "difficulty=9", "area=astrology"):
+        assert client.get(f"/questions/?{bad}").status_code == 400, bad
+
+
+def test_retiring_a_question_can_be_undone(engine: sa.Engine, bundled_bank: list) -> None:
+    with Session(engine) as s:
+        sync_bank(s, bundled_bank)
+        accounts.create_user(s, "teacher", "teacher password", role="instructor")
+    app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "t", "TESTING": True})
+    c = app.test_client()
+    page = c.get("/signin")
+    c.post("/signin", data={"csrf_token": csrf_of(page.data), "name": "teacher", "password": "teacher password"})
+    token = csrf_of(c.get("/instructor/").data)
+    with Session(engine) as s:
+        qid = s.exec(select(Question.id).where(Question.status == "active")).first()
+    retired = c.post(f"/instructor/questions/{qid}/retire", data={"csrf_token": token})
+    assert retired.status_code == 302 and f"retired={qid}" in retired.headers["Location"]
+    home = c.get(retired.headers["Location"]).data.decode()
+    assert f'action="/instructor/questions/{qid}/restore"' in home and "Undo" in home
+    with Session(engine) as s:
+        assert s.get(Question, qid).status == "retired"  # type: ignore[union-attr]
+    assert c.post(f"/instructor/questions/{qid}/restore", data={"csrf_token": token}).status_code == 302
+    with Session(engine) as s:
+        assert s.get(Question, qid).status == "active"  # type: ignore[union-attr]

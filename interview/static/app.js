@@ -117,8 +117,32 @@
     } catch (e) { /* UTC then */ }
   }
 
+  // on a narrow screen the navigation folds behind a Menu button (without JS it stays open)
+  function menu() {
+    var button = document.querySelector(".menu-toggle");
+    var nav = document.getElementById("site-nav");
+    if (!button || !nav) return;
+    document.documentElement.classList.add("js");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var open = nav.classList.toggle("open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // forms that undo badly ask first (retiring a question)
+  function confirmations() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (ev) {
+        if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     rememberTimeZone();
+    confirmations();
+    menu();
     renderMath(document);
     codeBoxes();
     hints();
