@@ -140,6 +140,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    if (window.matchMedia && window.matchMedia("(pointer: coarse)").matches) document.documentElement.classList.add("touch");
     rememberTimeZone();
     confirmations();
     menu();
