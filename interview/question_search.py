@@ -88,3 +88,13 @@ def search(session: Session, user: User, filters: Filters, now: datetime) -> lis
             continue
         out.append(Listed(row, status, due))
     return out
+
+
+PAGE_SIZE = 50
+
+
+def page_of(found: list[Listed], page: int) -> tuple[list[Listed], int, int]:
+    """One page of results (1-based, clamped into range), the page shown and the number of pages."""
+    pages = max(1, -(-len(found) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    return found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], page, pages

@@ -7,6 +7,7 @@ at 1280 and 375 px in `e2e-screenshots/`.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -453,5 +454,6 @@ def test_every_page_is_accessible_and_photographed(site: Site, width: int) -> No
     for page in pages.values():
         page.context.close()
     bad = {k: v for k, v in problems.items() if v}
+    (SHOTS / f"axe-{width}.json").write_text(json.dumps(bad, indent=1))
     assert not bad, bad
     assert not site.errors, site.errors

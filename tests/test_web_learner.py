@@ -408,6 +408,11 @@ def test_question_browser_filters_and_practise_link(client: FlaskClient, engine:
         s.commit()
     assert first.title not in client.get("/questions/?kind=sql&status=new").data.decode()
     assert first.title in client.get("/questions/?kind=sql&status=learnt").data.decode()
+    # the whole bank comes a page at a time, the filters kept from page to page
+    everything = client.get("/questions/").data.decode()
+    assert everything.count('class="practise"') == 50 and 'rel="next"' in everything
+    second = client.get("/questions/?kind=&page=2").data.decode()
+    assert "page 2 of" in second and 'rel="prev"' in second
     for bad in ("status=forgotten", "kind=essay", "difficulty=9", "area=astrology"):
         assert client.get(f"/questions/?{bad}").status_code == 400, bad
 
@@ -432,3 +437,31 @@ def test_retiring_a_question_can_be_undone(engine: sa.Engine, bundled_bank: list
     assert c.post(f"/instructor/questions/{qid}/restore", data={"csrf_token": token}).status_code == 302
     with Session(engine) as s:
         assert s.get(Question, qid).status == "active"  # type: ignore[union-attr]
+
+
+def test_saving_the_last_mock_question_without_a_button_stays_on_it(client: FlaskClient) -> None:
+    """Ctrl+Enter submits the sitting form with no button: from the last question that went to a 404."""
+    index = client.get("/mock/")
+    sit_url = client.post("/mock/start", data={"csrf_token": csrf_of(index.data), "format": "quick-5"}).headers["Location"]
+    mock_id = int(sit_url.rstrip("/").split("/")[-1])
+    page = client.get(f"{sit_url}?q=2")
+    parser = _Form("mock-form", "Submit mock")
+    parser.feed(page.data.decode())
+    data = MultiDict(parser.fields)  # no button: what requestSubmit() sends
+    data.setlist("answer", ["A"])
+    resp = client.post(f"/mock/{mock_id}/save", data=data, follow_redirects=True)
+    assert resp.status_code == 200 and b"Question 3 of 3" in resp.data
+
+
+def test_retries_are_rate_limited_per_learner(client: FlaskClient, engine: sa.Engine) -> None:
+    from interview.web import limiter
+
+    limiter.reset()
+    answer(client, of_kind(engine, "numeric"), "banana")
+    with Session(engine) as s:
+        attempt_id = s.exec(select(Attempt.id)).one()
+    page = client.get(f"/practice/again/{attempt_id}")
+    data = {"csrf_token": csrf_of(page.data), "token": field(page.data, "token"), "kind": "numeric", "answer": "0.5"}
+    codes = [client.post(f"/practice/retry/{attempt_id}", data=data).status_code for _ in range(21)]
+    assert codes[:20] == [200] * 20 and codes[20] == 429
+    limiter.reset()

@@ -139,7 +139,16 @@
     });
   }
 
+  // a box that scrolls sideways (code, a schema, a wide table) must be reachable by keyboard
+  function scrollablesFocusable() {
+    document.querySelectorAll("pre, .table-scroll").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    scrollablesFocusable();
+    window.addEventListener("resize", scrollablesFocusable);
     if (window.matchMedia && window.matchMedia("(pointer: coarse)").matches) document.documentElement.classList.add("touch");
     rememberTimeZone();
     confirmations();

@@ -141,8 +141,13 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(exc: HTTPException) -> tuple[str, int]:
-        return render_template("error.html", code=429, title="Too many attempts",
-                               message="Too many sign-in attempts from here: wait a minute and try again."), 429
+        from flask import request
+
+        if request.endpoint == "practice.retry":
+            message = "Too many retries in a minute: wait a little, then try again."
+        else:
+            message = "Too many sign-in attempts from here: wait a minute and try again."
+        return render_template("error.html", code=429, title="Too many attempts", message=message), 429
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:

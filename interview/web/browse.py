@@ -31,8 +31,10 @@ def listing() -> str:
     except question_search.FilterError as exc:
         abort(400, str(exc))
     found = question_search.search(get_session(), g.user, filters, utcnow())
-    return render_template("browse/list.html", found=found, filters=filters, areas=AREAS, topics=TOPICS,
-                           kinds=KINDS, statuses=question_search.STATUSES)
+    raw_page = request.args.get("page", "1")
+    shown, page, pages = question_search.page_of(found, int(raw_page) if raw_page.isdigit() else 1)
+    return render_template("browse/list.html", found=found, shown=shown, page=page, pages=pages, filters=filters,
+                           areas=AREAS, topics=TOPICS, kinds=KINDS, statuses=question_search.STATUSES)
 
 
 @bp.route("/<question_id>", methods=["GET", "POST"])

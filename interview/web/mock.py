@@ -49,6 +49,8 @@ def sit(mock_id: int) -> Any:
         position = int(request.args.get("q", "0"))
     except ValueError:
         abort(400, "The question number is not a number.")
+    if position == len(views):  # "save and go on" from the last question (Ctrl+Enter there): stay on it
+        return redirect(url_for("mock.sit", mock_id=m.id, q=position - 1))
     if not 0 <= position < len(views):
         abort(404, f"This mock has questions 1 to {len(views)}.")
     return render_template("mock/sit.html", mock=m, views=views, current=views[position], position=position,

@@ -7,8 +7,8 @@ from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_te
 
 from interview import catalog, planner, practice, study_more
 from interview.models import utcnow
-from interview.web import get_session
-from interview.web.auth import login_required
+from interview.web import get_session, limiter
+from interview.web.auth import _user_key, login_required
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
 
@@ -117,8 +117,14 @@ def again(attempt_id: int) -> Any:
                            counts=a.counts, summary=planner.daily_queue(db, g.user, now))
 
 
+# A retry reuses its signed form as often as the learner likes and may run code in the sandbox,
+# so retries are counted per learner.
+RETRY_LIMIT = "20 per minute"
+
+
 @bp.post("/retry/<int:attempt_id>")
 @login_required
+@limiter.limit(RETRY_LIMIT, key_func=_user_key)
 def retry(attempt_id: int) -> Any:
     """Grade a retry; nothing is recorded (the first attempt's review stands)."""
     try:
