@@ -46,7 +46,8 @@ def view(spec: QuestionSpec, variant: Variant, grade: Grade) -> ResultView:
     correct answer for a miss. `variant` must be the full variant (with the options' `why`)."""
     kind = spec.kind
     lines = list(dict.fromkeys(grade.feedback))  # a line said twice is said once
-    out = ResultView(feedback=lines, partial_credit=grade.verdict == "partial")
+    # a multi answer with some right picks earns part of the score: said in words beside it
+    out = ResultView(feedback=lines, partial_credit=grade.verdict == "partial" and kind == "multi")
     if kind in ("choice", "multi") and "options" in variant.data:
         chosen = set(grade.details.get("chosen", []))
         correct = set(variant.data.get("correct") or grade.details.get("correct", []))
