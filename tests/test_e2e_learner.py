@@ -405,6 +405,12 @@ def _pages(site: Site) -> list[tuple[str, str, Any]]:
         page.click("button[value=check]")
         page.wait_for_load_state()
 
+    def cohort(page: Any) -> None:
+        page.goto(site.base + "/instructor/")
+        page.fill("input[name=name][aria-label='Cohort name']", "Spring cohort")
+        page.click("button:has-text('Create cohort')")
+        page.wait_for_url(re.compile(r".*/cohorts/\d+$"))
+
     return [
         ("practice-question", "learner-pages", go(f"/practice/q/{numeric}")),
         ("practice-code", "learner-pages", go(f"/practice/q/{code}")),
@@ -426,6 +432,7 @@ def _pages(site: Site) -> list[tuple[str, str, Any]]:
         ("instructor-items", "teacher-pages", go("/instructor/items")),
         ("instructor-formats", "teacher-pages", go("/instructor/formats")),
         ("instructor-import", "teacher-pages", go("/instructor/import")),
+        ("instructor-cohort", "teacher-pages", cohort),
         ("not-found", "learner-pages", go("/practice/q/no-such-question")),
     ]
 
@@ -451,6 +458,9 @@ def test_every_page_is_accessible_and_photographed(site: Site, width: int) -> No
         page.wait_for_load_state("load")
         shot(page, name)
         problems[name] = axe_violations(page)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        if wide > width:  # the page scrolls sideways: something does not fit the screen
+            problems[name].append(f"page is {wide} px wide at {width} px")
     for page in pages.values():
         page.context.close()
     bad = {k: v for k, v in problems.items() if v}
