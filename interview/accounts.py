@@ -73,16 +73,29 @@ def local_user(session: Session) -> User:
     return user
 
 
-SETTINGS_FIELDS = ("interview_date", "minutes_per_day", "new_per_day", "areas", "topics")
+SETTINGS_FIELDS = ("interview_date", "minutes_per_day", "new_per_day", "areas", "topics", "time_zone")
 
 
 def update_settings(session: Session, user: User, interview_date: date | None, minutes_per_day: int,
-                    new_per_day: int, areas: list[str] | None, topics: list[str] | None) -> User:
+                    new_per_day: int, areas: list[str] | None, topics: list[str] | None,
+                    today: date | None = None, time_zone: str | None = None) -> User:
+    """Save the learner's settings. `today` is the learner's own date (their time zone): a new
+    interview date before it is refused, while one already saved may stay as it is so that
+    the other settings can still be changed after the interview has passed."""
+    today = today or utcnow().date()
+    if interview_date is not None and interview_date < today and interview_date != user.interview_date:
+        raise AccountError(f"The interview date {interview_date.isoformat()} is in the past: "
+                           f"choose today ({today.isoformat()}) or a later day, or leave it empty.")
     if not 5 <= minutes_per_day <= 600:
         raise AccountError("Minutes per day must be between 5 and 600.")
     if not 0 <= new_per_day <= 200:
         raise AccountError("New questions per day must be between 0 and 200.")
+    from interview import timezones
+
+    if time_zone and not timezones.valid(time_zone):
+        raise AccountError(f"'{time_zone}' is not a time zone name (such as Europe/Paris).")
     user.interview_date, user.minutes_per_day, user.new_per_day = interview_date, minutes_per_day, new_per_day
+    user.time_zone = time_zone or None
     user.areas = areas or None
     user.topics = topics or None
     session.add(user)

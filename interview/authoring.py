@@ -98,6 +98,17 @@ def retire(session: Session, user: User, question_id: str, now: datetime | None 
     return row
 
 
+def restore(session: Session, question_id: str, now: datetime | None = None) -> Question:
+    """Undo a retirement: the question is practised again, its learners' history intact."""
+    row = session.get(Question, question_id)
+    if row is None:
+        raise AuthoringError([Problem(question_id, "id", "no such question")], 404)
+    row.status, row.updated_at = "active", now or utcnow()
+    session.add(row)
+    session.commit()
+    return row
+
+
 def history(session: Session, question_id: str) -> list[QuestionVersion]:
     return list(session.exec(select(QuestionVersion).where(QuestionVersion.question_id == question_id)
                              .order_by(QuestionVersion.version)).all())

@@ -319,7 +319,9 @@ def report(session: Session, user: User, mock_id: int, now: datetime) -> Report:
                      "prompt": variant.prompt, "answer": item.answer or "", "score": att.score if att else 0.0,
                      "verdict": att.verdict if att else "incorrect", "feedback": grade.get("feedback", []),
                      "seconds": item.seconds_spent, "time_limit": spec.time_limit,
-                     "explanation": variant.explanation, "question_id": spec.id})
+                     "explanation": variant.explanation, "question_id": spec.id,
+                     # for the result panel, as practice shows it (the correct answer to a miss)
+                     "spec": spec, "variant": variant, "grade": _grade_of(att)})
         by_section.setdefault(item.section, []).append(att.score if att else 0.0)
     sections = [SectionResult(n, statistics.fmean(s), len(s)) for n, s in by_section.items()]
     earlier = session.exec(select(MockInterview).where(MockInterview.user_id == user.id,
@@ -328,6 +330,15 @@ def report(session: Session, user: User, mock_id: int, now: datetime) -> Report:
     trend = [{"id": m.id, "when": m.started_at, "format": m.format.get("name", m.format_slug), "score": m.score or 0.0}
              for m in earlier]
     return Report(mock, sections, rows, trend)
+
+
+def _grade_of(attempt: Attempt | None) -> Grade:
+    """The stored grade of a mock answer (an unanswered question is an incorrect one)."""
+    if attempt is None:
+        return Grade(0.0, "incorrect", ["Not answered."])
+    g = attempt.grade or {}
+    return Grade(score=attempt.score, verdict=attempt.verdict, feedback=g.get("feedback", []),  # type: ignore[arg-type]
+                 details=g.get("details", {}), needs_self_rating=g.get("needs_self_rating", False))
 
 
 def history(session: Session, user: User) -> list[MockInterview]:

@@ -81,6 +81,7 @@ class User(SQLModel, table=True):
     topics: Optional[list] = _json()  # None = all topics
     fsrs_parameters: Optional[list] = _json()  # fitted by `interview optimize`
     desired_retention: float = 0.9
+    time_zone: Optional[str] = Field(default=None, max_length=64)  # IANA name; None: the browser's
 
 
 class Question(SQLModel, table=True):

@@ -50,6 +50,8 @@ class Outcome:
     rating: int | None  # None while a rubric answer waits for the learner's self-rating
     suggested_rating: int
     duplicate: bool
+    practice_only: bool = False  # a retry: graded, recorded nowhere (the first attempt's review stands)
+    revealed: bool = False  # "I don't know": the answer shown, the card reviewed as Again
 
     @property
     def reference(self) -> str | None:
@@ -175,3 +177,68 @@ def _replay(session: Session, attempt: Attempt) -> Outcome:
         scheduler.rating_from(grade, attempt.seconds_taken, spec.time_limit, attempt.hint_used)
     return Outcome(attempt, spec, variant, grade, rating, int(suggested), duplicate=True)
 
+
+
+# --- retrying and giving up (issue 15): no dead ends after a wrong or unreadable answer ---
+
+
+@dataclass
+class Again:
+    """A question shown again with the learner's last answer in the input."""
+
+    shown: Presented
+    answer: str
+    counts: bool  # True: the answer form records an attempt (the first was unreadable and counted for nothing)
+
+
+def _own_attempt(session: Session, user: User, attempt_id: int) -> Attempt:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id or attempt.mock_item_id is not None:
+        raise PracticeError("There is no such practice attempt of yours.", 404)
+    return attempt
+
+
+def _reviewed(session: Session, attempt: Attempt) -> bool:
+    return session.exec(select(Review.id).where(Review.attempt_id == attempt.id)).first() is not None
+
+
+def again(session: Session, user: User, secret: str, attempt_id: int, now: datetime,
+          answer: str | None = None) -> Again:
+    """The attempt's question and variant (same seed) with its answer, to edit. An unreadable
+    answer changed nothing, so its resubmission is a real attempt; after a graded answer the
+    retry is practice: its form goes to `practise`, which records nothing."""
+    attempt = _own_attempt(session, user, attempt_id)
+    row, spec = catalog.get(session, attempt.question_id, include_retired=True)
+    variant = graders.instantiate(spec, attempt.seed).for_display(explanation=False)
+    counts = attempt.verdict == "invalid" and not _reviewed(session, attempt) and row.version == attempt.question_version
+    token = issue_token(secret, user, row, attempt.seed, now)
+    shown = Presented(row, spec, variant, token, is_new=False)
+    return Again(shown, attempt.answer if answer is None else answer, counts)
+
+
+def practise(session: Session, user: User, secret: str, token: str, answer: str, now: datetime) -> Outcome:
+    """Grade a retry on the variant in the signed token and record nothing: no attempt, no review."""
+    data = read_token(secret, token, user, now)
+    row, spec = catalog.get(session, data["q"], include_retired=True)
+    variant = graders.instantiate(spec, int(data["s"]))
+    grade = graders.grade(spec, variant, answer)
+    attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=int(data["s"]),
+                      answer=answer, score=grade.score, verdict=grade.verdict, grade=grade.to_json(),
+                      hint_used=False, created_at=now)
+    suggested = scheduler.rating_from(grade, None, spec.time_limit, False)
+    return Outcome(attempt, spec, variant, grade, None, int(suggested), duplicate=False, practice_only=True)
+
+
+def dont_know(session: Session, user: User, attempt_id: int, now: datetime) -> Outcome:
+    """Anki's Again after an unreadable answer: the card is reviewed as Again (once, however often
+    this is asked) and the result shows the answer and the explanation."""
+    attempt = _own_attempt(session, user, attempt_id)
+    if attempt.verdict != "invalid":
+        raise PracticeError("This answer was graded: its result already shows the answer.", 409)
+    if not _reviewed(session, attempt):
+        scheduler.review(session, scheduler.card_for(session, user.id, attempt.question_id, now), 1, now,
+                         seconds_taken=attempt.seconds_taken, attempt_id=attempt.id)
+        session.commit()
+    outcome = _replay(session, attempt)
+    outcome.rating, outcome.revealed, outcome.duplicate = 1, True, False
+    return outcome

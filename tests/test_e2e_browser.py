@@ -100,19 +100,21 @@ def test_learner_journey(page, live_server: tuple[str, sa.Engine]) -> None:  # t
     page.wait_for_selector("section.grade.invalid")
     assert "Could not read" in page.inner_text("section.grade")
 
-    # 3. a code question, typed into the code box with the Tab key indenting
+    # 3. a code question, typed into the code editor, which indents after a colon and keeps the
+    #    form's textarea in step (tests/test_e2e_learner.py tests the editor in detail)
     code_qid = first_of_kind(engine, "code")
     page.goto(f"{base}/practice/q/{code_qid}")
-    box = page.locator("textarea.code")
-    box.fill("def placeholder():")
-    box.press("End")
-    box.press("Enter")
-    box.press("Tab")
+    page.locator(".code-editor .cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("def placeholder():")
+    page.keyboard.press("Enter")
+    box = page.locator("textarea[name=answer]")
     assert box.input_value().endswith("\n    ")
     with Session(engine) as s:
         row = s.get(Question, code_qid)
         spec = bank.load_text(row.yaml_text)  # type: ignore[union-attr]
-    box.fill(spec.spec.reference)
+    page.eval_on_selector("textarea[name=answer]", """(t, text) => { const v = t._editorView;
+        v.dispatch({changes: {from: 0, to: v.state.doc.length, insert: text}}); }""", spec.spec.reference)
     page.click("form.answer button[type=submit]")
     page.wait_for_selector("section.grade", timeout=60_000)
     assert "Correct" in page.inner_text("section.grade")

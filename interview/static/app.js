@@ -41,7 +41,9 @@
 
   function shortcuts() {
     document.addEventListener("keydown", function (ev) {
-      var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement && document.activeElement.tagName);
+      if (ev.defaultPrevented) return;  // the code editor handled it (its Ctrl+Enter submits too)
+      var active = document.activeElement;
+      var typing = active && (/^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) || active.isContentEditable);
       if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter") {
         var form = document.querySelector("form.answer");
         if (form) { ev.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.submit(); }
@@ -99,7 +101,7 @@
       if (s <= 0) {
         clearInterval(handle);
         var finalField = document.getElementById("finish-now");
-        if (finalField) finalField.value = "1";
+        if (finalField) finalField.disabled = false;
         if (form) { form.requestSubmit ? form.requestSubmit() : form.submit(); }
       }
     }
@@ -107,7 +109,50 @@
     tick();
   }
 
+  // the browser's time zone, for times shown before the learner picks one in Settings
+  function rememberTimeZone() {
+    try {
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (zone) if (/^[A-Za-z0-9_+/-]+$/.test(zone)) document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+    } catch (e) { /* UTC then */ }
+  }
+
+  // on a narrow screen the navigation folds behind a Menu button (without JS it stays open)
+  function menu() {
+    var button = document.querySelector(".menu-toggle");
+    var nav = document.getElementById("site-nav");
+    if (!button || !nav) return;
+    document.documentElement.classList.add("js");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var open = nav.classList.toggle("open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // forms that undo badly ask first (retiring a question)
+  function confirmations() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (ev) {
+        if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
+      });
+    });
+  }
+
+  // a box that scrolls sideways (code, a schema, a wide table) must be reachable by keyboard
+  function scrollablesFocusable() {
+    document.querySelectorAll("pre, .table-scroll").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    scrollablesFocusable();
+    window.addEventListener("resize", scrollablesFocusable);
+    if (window.matchMedia && window.matchMedia("(pointer: coarse)").matches) document.documentElement.classList.add("touch");
+    rememberTimeZone();
+    confirmations();
+    menu();
     renderMath(document);
     codeBoxes();
     hints();

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from interview import db
 from interview.bank import repo_root
-from interview.render import markdown_html
+from interview.render import format_number, humanize_numbers, markdown_html
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -76,6 +76,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     app.jinja_env.filters["markdown"] = markdown_html
+    app.jinja_env.filters["num"] = format_number
+    app.jinja_env.filters["numbers"] = humanize_numbers
+    from interview import results
+
+    app.jinja_env.globals["result_view"] = results.view
+    app.jinja_env.globals["fixture_tables"] = results.fixture_tables
+    app.jinja_env.filters["localtime"] = localtime
 
     from interview.web import access, auth, browse, instructor, mock, practice, progress
 
@@ -83,10 +90,33 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="index", view_func=access.public(browse.index))
     app.add_url_rule("/healthz", endpoint="healthz", view_func=access.public(lambda: "ok"))
+    # browsers ask for /favicon.ico whatever the page links: answer from the static files
+    app.add_url_rule("/favicon.ico", endpoint="favicon",
+                     view_func=access.public(lambda: app.send_static_file("favicon.ico")))
     _register_errors(app)
     app.teardown_appcontext(_close_session)
     access.check_declared(app)
     return app
+
+
+def learner_zone() -> Any:
+    """The zone this request's learner reads times in (see interview.timezones)."""
+    from flask import request
+
+    from interview import timezones
+
+    return timezones.zone_for(g.get("user"), request.cookies.get(timezones.COOKIE))
+
+
+def localtime(moment: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time in the learner's zone, with the zone's abbreviation unless `fmt` is a date."""
+    from interview import timezones
+
+    if moment is None:
+        return ""
+    zone = learner_zone()
+    text = timezones.local(moment, zone).strftime(fmt)
+    return text if "%H" not in fmt else f"{text} {timezones.local(moment, zone).tzname()}"
 
 
 def get_session() -> Session:
@@ -112,8 +142,13 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(exc: HTTPException) -> tuple[str, int]:
-        return render_template("error.html", code=429, title="Too many attempts",
-                               message="Too many sign-in attempts from here: wait a minute and try again."), 429
+        from flask import request
+
+        if request.endpoint == "practice.retry":
+            message = "Too many retries in a minute: wait a little, then try again."
+        else:
+            message = "Too many sign-in attempts from here: wait a minute and try again."
+        return render_template("error.html", code=429, title="Too many attempts", message=message), 429
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:

@@ -137,14 +137,28 @@ def account() -> Any:
                 new_per_day=int(request.form.get("new_per_day", "10")),
                 areas=[a for a in request.form.getlist("areas") if a in AREAS],
                 topics=[t for t in request.form.getlist("topics") if t in TOPICS],
+                today=_learner_today(),
+                time_zone=request.form.get("time_zone", "").strip() or None,
             )
         except ValueError as exc:  # AccountError is a ValueError; so are bad dates and numbers
             error = str(exc) if isinstance(exc, accounts.AccountError) else f"Could not read the form: {exc}."
         else:
             flash("Settings saved.")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", error=error, areas=AREAS, topics=TOPICS,
+    from interview import timezones
+
+    return render_template("auth/account.html", error=error, areas=AREAS, topics=TOPICS, today=_learner_today(),
+                           zones=timezones.names(), browser_zone=request.cookies.get(timezones.COOKIE, ""),
                            memory=optimizer.status(get_session(), g.user)), (400 if error else 200)
+
+
+def _learner_today() -> Any:
+    """The learner's own date (their saved zone, else their browser's): an interview date
+    before it is in the past."""
+    from interview import timezones
+    from interview.web import learner_zone
+
+    return timezones.today(utcnow(), learner_zone())
 
 
 @bp.post("/account/optimize")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from graders.question import KINDS
 from graders.topics import AREAS, TOPICS
 from interview import catalog
 from interview.web import get_session
@@ -20,14 +21,20 @@ def index() -> Response:
 @bp.get("/")
 @login_required
 def listing() -> str:
-    area = request.args.get("area") or None
-    topic = request.args.get("topic") or None
-    if area is not None and area not in AREAS:
-        abort(400, f"unknown area '{area}'")
-    if topic is not None and topic not in TOPICS:
-        abort(400, f"unknown topic '{topic}'")
-    rows = catalog.listing(get_session(), area, topic)
-    return render_template("browse/list.html", rows=rows, area=area, topic=topic, areas=AREAS, topics=TOPICS)
+    from flask import g
+
+    from interview import question_search
+    from interview.models import utcnow
+
+    try:
+        filters = question_search.parse(request.args)
+    except question_search.FilterError as exc:
+        abort(400, str(exc))
+    found = question_search.search(get_session(), g.user, filters, utcnow())
+    raw_page = request.args.get("page", "1")
+    shown, page, pages = question_search.page_of(found, int(raw_page) if raw_page.isdigit() else 1)
+    return render_template("browse/list.html", found=found, shown=shown, page=page, pages=pages, filters=filters,
+                           areas=AREAS, topics=TOPICS, kinds=KINDS, statuses=question_search.STATUSES)
 
 
 @bp.route("/<question_id>", methods=["GET", "POST"])

@@ -123,6 +123,17 @@ def retire(question_id: str) -> Any:
     except authoring.AuthoringError as exc:
         abort(exc.status, str(exc))
     flash(f"'{question_id}' is retired: hidden from new practice, history kept.")
+    return redirect(url_for("instructor.home", retired=question_id))
+
+
+@bp.post("/questions/<question_id>/restore")
+def restore(question_id: str) -> Any:
+    """Undo a retirement."""
+    try:
+        authoring.restore(get_session(), question_id, utcnow())
+    except authoring.AuthoringError as exc:
+        abort(exc.status, str(exc))
+    flash(f"'{question_id}' is active again.")
     return redirect(url_for("instructor.home"))
 
 

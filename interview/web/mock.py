@@ -49,6 +49,8 @@ def sit(mock_id: int) -> Any:
         position = int(request.args.get("q", "0"))
     except ValueError:
         abort(400, "The question number is not a number.")
+    if position == len(views):  # "save and go on" from the last question (Ctrl+Enter there): stay on it
+        return redirect(url_for("mock.sit", mock_id=m.id, q=position - 1))
     if not 0 <= position < len(views):
         abort(404, f"This mock has questions 1 to {len(views)}.")
     return render_template("mock/sit.html", mock=m, views=views, current=views[position], position=position,
@@ -70,7 +72,7 @@ def save(mock_id: int) -> Any:
         abort(400, "The form's question number or time is not a number.")
     kind = request.form.get("kind", "")
     text = ", ".join(request.form.getlist("answer")) if kind == "multi" else request.form.get("answer", "")
-    finishing = request.form.get("finish") == "1"
+    finishing = "1" in request.form.getlist("finish")
     try:
         mock.save_answer(db, g.user, mock_id, position, text, seconds, now)
     except mock.MockError as exc:

@@ -5,10 +5,10 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
-from interview import catalog, planner, practice
+from interview import catalog, planner, practice, study_more
 from interview.models import utcnow
-from interview.web import get_session
-from interview.web.auth import login_required
+from interview.web import get_session, limiter
+from interview.web.auth import _user_key, login_required
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
 
@@ -23,7 +23,26 @@ def today() -> Any:
     db, now = get_session(), utcnow()
     summary = planner.daily_queue(db, g.user, now)
     shown = practice.present(db, g.user, _secret(), now, queue=summary)
-    return render_template("practice/question.html", shown=shown, summary=summary)
+    more = study_more.summary(db, g.user, now) if shown is None else None
+    return render_template("practice/question.html", shown=shown, summary=summary, more=more)
+
+
+@bp.get("/more")
+@login_required
+def more() -> Any:
+    """Study beyond today's plan: the next new question, or the next review ahead of time."""
+    db, now = get_session(), utcnow()
+    mode = request.args.get("mode", "")
+    if mode not in study_more.MODES:
+        abort(400, "Study more of what: mode=new or mode=ahead.")
+    extra = study_more.extra_items(db, g.user, now, mode, limit=1)
+    summary = planner.daily_queue(db, g.user, now)
+    if not extra:
+        return render_template("practice/question.html", shown=None, summary=summary,
+                               more=study_more.summary(db, g.user, now), more_mode=mode)
+    shown = practice.present(db, g.user, _secret(), now, question_id=extra[0].question_id)
+    return render_template("practice/question.html", shown=shown, summary=summary, more_mode=mode,
+                           extra=extra[0])
 
 
 @bp.get("/q/<question_id>")
@@ -78,3 +97,57 @@ def preview() -> Any:
     if spec.kind != "expression":
         return jsonify(error="not an expression question"), 400
     return jsonify(expression.preview(spec, request.form.get("text", "")))
+
+
+@bp.route("/again/<int:attempt_id>", methods=["GET", "POST"])
+@login_required
+def again(attempt_id: int) -> Any:
+    """The question again with the learner's answer to edit (a POST carries the retried answer)."""
+    db, now = get_session(), utcnow()
+    answer = _answer_text() if request.method == "POST" else None
+    try:
+        a = practice.again(db, g.user, _secret(), attempt_id, now, answer=answer)
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except catalog.NotFound:
+        abort(404, "That question no longer exists.")
+    return render_template("practice/question.html", shown=a.shown, answer=a.answer, retry_of=attempt_id,
+                           counts=a.counts, summary=planner.daily_queue(db, g.user, now))
+
+
+# A retry reuses its signed form as often as the learner likes and may run code in the sandbox,
+# so retries are counted per learner.
+RETRY_LIMIT = "20 per minute"
+
+
+@bp.post("/retry/<int:attempt_id>")
+@login_required
+@limiter.limit(RETRY_LIMIT, key_func=_user_key)
+def retry(attempt_id: int) -> Any:
+    """Grade a retry; nothing is recorded (the first attempt's review stands)."""
+    try:
+        outcome = practice.practise(get_session(), g.user, _secret(), request.form.get("token", ""),
+                                    _answer_text(), utcnow())
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except catalog.NotFound:
+        abort(404, "That question no longer exists.")
+    return render_template("practice/result.html", outcome=outcome, retry_of=attempt_id)
+
+
+@bp.post("/dont-know/<int:attempt_id>")
+@login_required
+def dont_know(attempt_id: int) -> Any:
+    try:
+        outcome = practice.dont_know(get_session(), g.user, attempt_id, utcnow())
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except catalog.NotFound:
+        abort(404, "That question no longer exists.")
+    return render_template("practice/result.html", outcome=outcome)
+
+
+def _answer_text() -> str:
+    if request.form.get("kind", "") == "multi":
+        return ", ".join(request.form.getlist("answer"))
+    return request.form.get("answer", "")
