@@ -572,9 +572,13 @@ class RedisQueue(GradingQueue):
         try:
             from interview import jobs
 
-            while not stop.wait(timeout=min(1.0, sweep_every)):
-                if time.monotonic() % sweep_every < 1.0:
+            while True:
+                try:
                     jobs.sweep(self)
+                except Exception:  # noqa: BLE001 - the database or Redis is away for a moment
+                    log.exception("sweep of lost grading jobs failed")
+                if stop.wait(timeout=sweep_every):
+                    break
         finally:
             worker.stop(timeout=10_000)
 
