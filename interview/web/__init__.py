@@ -17,7 +17,7 @@ from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 
 from interview import db
-from interview.bank import repo_root
+from interview.bank import bundled
 from interview.render import markdown_html
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def _from_environment() -> dict[str, Any]:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         "interview",
-        template_folder=str(repo_root() / "templates"),
+        template_folder=str(bundled("templates")),
         static_folder=str(Path(__file__).resolve().parent.parent / "static"),
     )
     app.config.update(
