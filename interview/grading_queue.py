@@ -551,13 +551,15 @@ class RedisQueue(GradingQueue):
         self.actors[lane].send_with_options(args=(job_id, name, args, owner, lane), delay=delay_ms or None)
 
     def work(self, concurrency: int | None = None, stop: threading.Event | None = None,
-             sweep_every: float = 30.0) -> None:
+             sweep_every: float | None = None) -> None:
         """Run a worker in this process until SIGTERM/SIGINT (or `stop`): `concurrency` sandboxes
         at once, interactive work first; every `sweep_every` seconds, answers whose job was lost
         (a Redis restart) are queued again."""
         import dramatiq
 
         threads = concurrency or default_concurrency()
+        if sweep_every is None:
+            sweep_every = float(os.environ.get("INTERVIEW_QUEUE_SWEEP_EVERY", "30"))
         worker = dramatiq.Worker(self.broker, worker_threads=threads,
                                  queues={f"grading-{lane}" for lane in LANES})
         worker.queue_prefetch = threads  # hold no more than can run: waiting work stays shared

@@ -7,6 +7,7 @@ or return the result. Registered by name with `grading_queue.job`.
 from __future__ import annotations
 
 import base64
+import os
 import tempfile
 import time
 from datetime import timedelta
@@ -132,9 +133,11 @@ def queue_attempt(queue: GradingQueue, attempt: Attempt, limited: bool = True) -
                         job_id=grade_job_id(attempt.id), limited=limited)
 
 
-def sweep(queue: GradingQueue, older_than: timedelta = timedelta(seconds=60)) -> int:
+def sweep(queue: GradingQueue, older_than: timedelta | None = None) -> int:
     """Queue again the pending attempts whose job is gone (Redis restarted and lost it, or the web
     process died between the commit and the send): nothing committed is lost. Returns how many."""
+    if older_than is None:
+        older_than = timedelta(seconds=float(os.environ.get("INTERVIEW_QUEUE_SWEEP_AFTER", "60")))
     cutoff = utcnow() - older_than
     with Session(queue.engine, expire_on_commit=False) as session:
         pending = session.exec(select(Attempt).where(Attempt.status == "pending", Attempt.created_at < cutoff)

@@ -218,3 +218,60 @@ def test_instructor_check_goes_through_the_queue(app: Flask, monkeypatch: pytest
     done = wait_until(lambda: (r := c.get(job_page)).status_code != 202 and r, 60, "the check")
     assert done.status_code == 200 and b"All checks pass" in done.data
     assert ran and ran[0].startswith("grader-")  # it ran on the queue's pool, not in the request
+
+
+def test_learners_answers_go_ahead_of_instructor_bulk_work(any_engine: sa.Engine) -> None:
+    """One grader thread, busy: the bulk job queued first still runs after the answer queued later."""
+    import threading
+
+    from interview.grading_queue import JOBS, EmbeddedQueue, JobSpec
+
+    order: list[str] = []
+    gate = threading.Event()
+
+    def blocker(_engine, _args, _progress):  # type: ignore[no-untyped-def]
+        gate.wait(10)
+        return {}
+
+    def record(_engine, args, _progress):  # type: ignore[no-untyped-def]
+        order.append(args["what"])
+        return {}
+
+    JOBS["test_block"], JOBS["test_record"] = JobSpec(blocker), JobSpec(record)
+    queue = EmbeddedQueue(any_engine, concurrency=1)
+    try:
+        queue.submit("test_block", {}, lane="bulk")
+        wait_until(lambda: queue.stats()["running"] == 1, 5, "the blocker to start")
+        ids = [queue.submit("test_record", {"what": "bulk"}, lane="bulk"),
+               queue.submit("test_record", {"what": "answer"}, lane="interactive")]
+        gate.set()
+        wait_until(lambda: all(queue.get(i).state == "done" for i in ids), 10, "both jobs")
+        assert order == ["answer", "bulk"]
+        stats = queue.stats()
+        assert stats["done_total"] == 3 and stats["wait_p50"] is not None and stats["queue_length"] == 0
+    finally:
+        queue.close()
+        del JOBS["test_block"], JOBS["test_record"]
+
+
+def test_queue_status_page_and_metrics(app: Flask) -> None:
+    c = app.test_client()
+    sign_in(c, "ann")
+    posted = c.post("/practice/answer", data=answer_form(c) | {"answer": RIGHT})
+    attempt_id = int(posted.headers["Location"].split("/")[-1])
+    wait_until(lambda: _status(c, attempt_id) == "graded", 30, "a grade")
+    assert c.get("/queue").status_code == 403  # learners do not see it
+    teacher = app.test_client()
+    sign_in(teacher, "tess")
+    page = teacher.get("/queue")
+    assert page.status_code == 200 and b"Wait p50 / p99" in page.data and b"embedded" in page.data
+    # /metrics: a scraper on this host, or an instructor; not a learner from elsewhere
+    local = c.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert local.status_code == 200
+    text = local.data.decode()
+    assert 'interview_grading_queue_length{lane="interactive"} 0.0' in text
+    assert "interview_grading_finished_total 1.0" in text and 'interview_grading_wait_seconds{quantile="0.99"}' in text
+    remote = {"REMOTE_ADDR": "203.0.113.9"}
+    assert c.get("/metrics", environ_base=remote).status_code == 403
+    assert app.test_client().get("/metrics", environ_base=remote).status_code == 302  # to sign-in
+    assert teacher.get("/metrics", environ_base=remote).status_code == 200

@@ -22,7 +22,7 @@ from sqlmodel import Session, func, select
 from interview import db
 from interview.models import Attempt, Review
 from interview.web import create_app
-from tests.conftest import REDIS_URL, REPO
+from tests.conftest import IN_CI, REDIS_URL, REPO
 from tests.queue_support import (CODE_ID, FOREVER, RIGHT, add_learner, answer_form, csrf_of, seed_questions,
                                  sign_in, wait_until)
 
@@ -206,3 +206,73 @@ def test_instructor_check_runs_on_a_worker(app: Flask, workers: Workers) -> None
     done = wait_until(lambda: (r := c.get(resp.headers["Location"])).status_code != 202 and r, 90, "the check")
     assert done.status_code == 200 and b"All checks pass" in done.data
     assert app.extensions["grading_queue"].stats()["done_total"] >= 1
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[dict]:  # type: ignore[type-arg]
+    """A Redis server of this test's own (it is restarted; the shared one is left alone)."""
+    import shutil
+    import socket
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if IN_CI:
+            pytest.fail("redis-server is required under CI=true")
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    state: dict = {"url": f"redis://127.0.0.1:{port}/0", "proc": None}
+
+    def start() -> None:
+        state["proc"] = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                                          "--appendonly", "no", "--dir", str(tmp_path)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        wait_until(lambda: _pings(redis, state["url"]), 10, "the private Redis")
+
+    def stop() -> None:
+        state["proc"].kill()
+        state["proc"].wait(timeout=10)
+
+    state["start"], state["stop"] = start, stop
+    start()
+    yield state
+    stop()
+
+
+def _pings(redis, url: str) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.ConnectionError:
+        return False
+
+
+def test_a_redis_restart_loses_no_committed_attempt(db_url: str, private_redis: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    engine = db.make_engine(db_url)
+    app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "s", "TESTING": True,
+                      "GRADING_QUEUE_URL": private_redis["url"], "GRADING_QUEUE_NAMESPACE": "restart"})
+    c = app.test_client()
+    sign_in(c, "ann")
+    resp = c.post("/practice/answer", data=answer_form(c) | {"answer": RIGHT})
+    attempt_id = int(resp.headers["Location"].split("/")[-1])
+    app.extensions["grading_queue"].close()
+    private_redis["stop"]()  # no worker yet: the job exists only in Redis, which now loses everything
+    private_redis["start"]()
+    app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "s", "TESTING": True,
+                      "GRADING_QUEUE_URL": private_redis["url"], "GRADING_QUEUE_NAMESPACE": "restart"})
+    assert app.extensions["grading_queue"].stats()["queue_length"] == 0  # the queue is empty
+    w = Workers(db_url, "restart", tmp_path)
+    w.env |= {"INTERVIEW_REDIS_URL": private_redis["url"], "INTERVIEW_QUEUE_SWEEP_AFTER": "0.5",
+              "INTERVIEW_QUEUE_SWEEP_EVERY": "1"}
+    try:
+        w.start(1)  # its sweep finds the pending attempt and queues it again
+        c = app.test_client()
+        sign_in(c, "ann")
+        wait_until(lambda: _state(c, attempt_id) == "graded", 60, "the swept attempt's grade")
+    finally:
+        w.stop_all()
+        app.extensions["grading_queue"].close()
+    assert _counts(app) == (1, 1)
+    engine.dispose()
