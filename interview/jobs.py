@@ -155,3 +155,9 @@ def sweep(queue: GradingQueue, older_than: timedelta | None = None) -> int:
         queue_attempt(queue, attempt, limited=False)
         resent += 1
     return resent
+
+
+@job("noop")
+def noop(_engine: sa.Engine, _args: dict[str, Any], _progress: Progress) -> dict[str, Any]:
+    """Nothing: the queue's own cost per job, for the scaling model (bench/grading.py)."""
+    return {}
