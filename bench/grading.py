@@ -284,6 +284,7 @@ def main() -> None:
     ap.add_argument("--database", default=None, help="SQLAlchemy URL (default: a fresh SQLite file)")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the server and workers on the way out
     phase = 8.0 if args.quick else 20.0
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     database = args.database or f"sqlite:///{tmp / 'bench.db'}"

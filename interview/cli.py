@@ -73,7 +73,10 @@ def worker(concurrency: int | None) -> None:
     if not sandbox.available() and not sandbox.unsafe_allowed():
         _fail("bubblewrap (/usr/bin/bwrap) is missing: a grader worker runs learners' code only in the sandbox")
     engine = db.make_engine()
-    queue = grading_queue.RedisQueue(engine, url)
+    try:
+        queue = grading_queue.RedisQueue(engine, url)
+    except ImportError:
+        _fail("the shared queue needs Dramatiq and redis: python3 -m pip install 'interview[deploy]'")
     n = concurrency or grading_queue.default_concurrency()
     click.echo(f"grader worker: {n} sandbox(es) at once on {url.split('@')[-1]} "
                f"(database: {engine.url.render_as_string(hide_password=True)})", err=True)

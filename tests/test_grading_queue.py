@@ -275,3 +275,15 @@ def test_queue_status_page_and_metrics(app: Flask) -> None:
     assert c.get("/metrics", environ_base=remote).status_code == 403
     assert app.test_client().get("/metrics", environ_base=remote).status_code == 302  # to sign-in
     assert teacher.get("/metrics", environ_base=remote).status_code == 200
+
+
+def test_worker_command_needs_the_shared_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from interview.cli import main
+
+    result = CliRunner().invoke(main, ["worker", "--concurrency", "1"])
+    assert result.exit_code == 2 and "INTERVIEW_REDIS_URL" in result.output
+    monkeypatch.setenv("INTERVIEW_QUEUE", "redis")
+    result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code == 2 and "needs INTERVIEW_REDIS_URL" in result.output
