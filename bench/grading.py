@@ -196,11 +196,13 @@ def verdict_times(prober: Learner, seconds: float) -> list[float]:
 
 
 def flood(learner: Learner, stop: threading.Event, counts: dict[str, int]) -> None:
+    """Keep submitting never-ending code: at once while the queue takes it, again a second after
+    a refusal (the learner's limit), as an impatient person clicking Submit would."""
     while not stop.is_set():
         status, _ = learner.submit(FOREVER)
         counts[str(status)] = counts.get(str(status), 0) + 1
         if status != 303:
-            stop.wait(0.25)
+            stop.wait(1.0)
 
 
 def throughput(stack: Stack, engine: Any, user_id: int, workers: int, n: int) -> float:

@@ -53,9 +53,13 @@ def serve(host: str, port: int, multi_user: bool, no_sync: bool) -> None:
 @main.command()
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None,
               help="Sandboxes run at once (default: one per core).")
-def worker(concurrency: int | None) -> None:
+@click.option("--nice", type=click.IntRange(0, 19), default=10, show_default=True,
+              help="CPU niceness of the worker and its sandboxes: on a host shared with the web app, "
+                   "pages go first.")
+def worker(concurrency: int | None, nice: int) -> None:
     """Run a grader worker: takes code and SQL runs off the shared Redis queue and writes their
     grades to the database (same DATABASE_URL and INTERVIEW_REDIS_URL as the web app)."""
+    import os
     import logging
 
     from interview import grading_queue, jobs  # noqa: F401  (jobs registers the job functions)
@@ -78,6 +82,8 @@ def worker(concurrency: int | None) -> None:
     except ImportError:
         _fail("the shared queue needs Dramatiq and redis: python3 -m pip install 'interview[deploy]'")
     n = concurrency or grading_queue.default_concurrency()
+    if nice:
+        os.nice(nice)  # inherited by every sandbox this worker starts
     click.echo(f"grader worker: {n} sandbox(es) at once on {url.split('@')[-1]} "
                f"(database: {engine.url.render_as_string(hide_password=True)})", err=True)
     queue.work(n)
