@@ -287,3 +287,20 @@ def test_worker_command_needs_the_shared_queue(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("INTERVIEW_QUEUE", "redis")
     result = CliRunner().invoke(main, ["worker"])
     assert result.exit_code == 2 and "needs INTERVIEW_REDIS_URL" in result.output
+
+
+def test_item_analysis_counts_graded_answers_only(engine: sa.Engine) -> None:
+    """An answer still on the queue (score 0 for now) or one that could not be graded must not
+    pull a question's facility down."""
+    from interview import item_analysis
+
+    seed_questions(engine)
+    add_learner(engine, "ann")
+    with Session(engine, expire_on_commit=False) as s:
+        ann = s.exec(select(User).where(User.name == "ann")).one()
+        for i, status in enumerate(("graded", "pending", "failed")):
+            s.add(Attempt(user_id=ann.id, question_id=CODE_ID, seed=i, answer=RIGHT, score=1.0 if status == "graded" else 0.0,
+                          verdict="correct" if status == "graded" else "incorrect", status=status, created_at=utcnow()))
+        s.commit()
+        stats = {st.question_id: st for st in item_analysis.analyse_for(s)}
+    assert stats[CODE_ID].attempts == 1 and stats[CODE_ID].facility == 1.0
