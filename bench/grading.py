@@ -205,6 +205,21 @@ def flood(learner: Learner, stop: threading.Event, counts: dict[str, int]) -> No
             stop.wait(1.0)
 
 
+def flood_process(base: str, names: list[str], seconds: float, out: Any) -> None:
+    """The flooding learners, in a process of their own: their client work must not take the
+    GIL from the reader whose page times are measured."""
+    stop, counts = threading.Event(), {}
+    learners = [Learner(base, n) for n in names]
+    threads = [threading.Thread(target=flood, args=(lr, stop, counts), daemon=True) for lr in learners]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    out.put(counts)
+
+
 def throughput(stack: Stack, engine: Any, user_id: int, workers: int, n: int) -> float:
     """Graded submissions per second: n right answers queued, then `workers` processes drain them
     (timed from the first grade to the last, so process start-up is not counted)."""
@@ -308,21 +323,21 @@ def main() -> None:
         verdict_times(prober, 3)
         idle = page_times(reader, phase)
         idle_verdict = verdict_times(prober, phase)
-        stop, counts = threading.Event(), {}
-        flooders = [Learner(stack.base, f"flood{i}") for i in range(FLOODERS)]
-        threads = [threading.Thread(target=flood, args=(f, stop, counts), daemon=True) for f in flooders]
-        for t in threads:
-            t.start()
-        time.sleep(2)
-        busy: list[float] = []
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        results = ctx.Queue()
+        flooders = ctx.Process(target=flood_process, args=(stack.base, [f"flood{i}" for i in range(FLOODERS)],
+                                                           phase + 6, results))
+        flooders.start()
+        time.sleep(4)  # the flood under way: every flooder at its limit, the workers busy
         busy_verdict: list[float] = []
         vt = threading.Thread(target=lambda: busy_verdict.extend(verdict_times(prober, phase)))
         vt.start()
         busy = page_times(reader, phase)
         vt.join()
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
+        counts = results.get(timeout=120)
+        flooders.join(timeout=60)
         out["page_idle_ms"] = {"p50": 1000 * statistics.median(idle), "p99": 1000 * _q(idle, 0.99), "n": len(idle)}
         out["page_flood_ms"] = {"p50": 1000 * statistics.median(busy), "p99": 1000 * _q(busy, 0.99), "n": len(busy)}
         out["flood_posts"] = counts

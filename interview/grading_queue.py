@@ -149,6 +149,19 @@ class MemoryStore:
                                   key=lambda j: j.enqueued_at)[:1000]:
                     del self.jobs[old.id]
 
+    def admits(self, owner: str, lane: str, limits: Limits) -> None:
+        """Raise as `reserve` would, without reserving (a cheap early refusal)."""
+        now = time.time()
+        with self.lock:
+            live = [j for j in self.jobs.values() if j.state in ("queued", "running")
+                    and now - j.enqueued_at < limits.stale_seconds]
+            if owner and sum(j.owner == owner for j in live) >= limits.per_owner:
+                self.counts["refused"] += 1
+                raise TooManyRuns(_too_many(limits))
+            if sum(j.lane == lane for j in live) >= limits.max_queued[lane]:
+                self.counts["refused"] += 1
+                raise QueueFull(_full(limits.max_queued[lane]))
+
     def release(self, job_id: str) -> None:
         with self.lock:
             self.jobs.pop(job_id, None)
@@ -249,6 +262,20 @@ class RedisStore:
             raise TooManyRuns(_too_many(lim))
         if code == 2:
             raise QueueFull(_full(lim.max_queued[lane]))
+
+    def admits(self, owner: str, lane: str, limits: Limits) -> None:
+        """Raise as `reserve` would, without reserving (a cheap early refusal: two reads)."""
+        since = time.time() - limits.stale_seconds
+        pipe = self.r.pipeline()
+        pipe.zcount(self._k("owner", owner), since, "+inf")
+        pipe.zcount(self._k("outstanding", lane), since, "+inf")
+        mine, waiting = pipe.execute()
+        if owner and mine >= limits.per_owner:
+            self.r.incr(self._k("count", "refused"))
+            raise TooManyRuns(_too_many(limits))
+        if waiting >= limits.max_queued[lane]:
+            self.r.incr(self._k("count", "refused"))
+            raise QueueFull(_full(limits.max_queued[lane]))
 
     def _forget(self, pipe: Any, job_id: str, owner: str, lane: str) -> None:
         pipe.zrem(self._k("outstanding", lane), job_id)
@@ -394,6 +421,11 @@ class GradingQueue:
             self.store.release(job_id)
             raise
         return job_id
+
+    def admits(self, owner: str, lane: str = "interactive") -> None:
+        """Refuse early (TooManyRuns, QueueFull) what `submit` would refuse, before the caller
+        writes anything; `submit` still decides, atomically."""
+        self.store.admits(owner, lane, self.limits)
 
     def get(self, job_id: str) -> JobInfo | None:
         return self.store.get(job_id)

@@ -118,10 +118,12 @@ def present(session: Session, user: User, secret: str, now: datetime, question_i
 
 
 def submit(session: Session, user: User, secret: str, token: str, answer: str, hint_used: bool,
-           now: datetime, grade_later: GradeLater | None = None) -> Outcome:
+           now: datetime, grade_later: GradeLater | None = None,
+           admit: Callable[[], None] | None = None) -> Outcome:
     """Record and grade an answer. With `grade_later`, a code or SQL answer is recorded as a
     `pending` attempt and handed to it (the grading queue) instead of being graded here; if the
-    queue refuses it, the attempt is removed again and the refusal propagates."""
+    queue refuses it, the attempt is removed again and the refusal propagates. `admit` raises
+    the queue's refusal early, before anything is written (a double submit is replayed first)."""
     data = read_token(secret, token, user, now)
     existing = session.exec(select(Attempt).where(Attempt.submit_token == data["n"])).first()
     if existing is not None:
@@ -132,6 +134,8 @@ def submit(session: Session, user: User, secret: str, token: str, answer: str, h
     variant = graders.instantiate(spec, int(data["s"]))
     seconds = max(0.0, min(now.timestamp() - float(data["t"]), 4.0 * spec.time_limit + 60))
     if grade_later is not None and spec.kind in QUEUED_KINDS:
+        if admit is not None:
+            admit()
         return _submit_pending(session, user, row, spec, variant, data, answer, hint_used, seconds, now, grade_later)
     grade = graders.grade(spec, variant, answer)
     suggested = scheduler.rating_from(grade, seconds, spec.time_limit, hint_used)

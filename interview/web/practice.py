@@ -51,7 +51,8 @@ def answer() -> Any:
     try:
         outcome = practice.submit(db, g.user, _secret(), request.form.get("token", ""), text,
                                   request.form.get("hint_used") == "1", now,
-                                  grade_later=lambda attempt: jobs.queue_attempt(queue, attempt))
+                                  grade_later=lambda attempt: jobs.queue_attempt(queue, attempt),
+                                  admit=lambda: queue.admits(f"user:{g.user.id}"))
     except practice.PracticeError as exc:
         abort(exc.status, str(exc))
     except grading_queue.Refused as exc:
