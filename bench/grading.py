@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 from sqlmodel import Session, select  # noqa: E402
 
 from interview import accounts, db, grading_queue, jobs  # noqa: E402
-from interview.models import Attempt, User, utcnow  # noqa: E402
+from interview.models import Attempt, utcnow  # noqa: E402
 from tests.queue_support import CODE_ID, FOREVER, RIGHT, seed_questions  # noqa: E402
 
 FLOODERS = 8

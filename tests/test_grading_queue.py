@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlmodel import Session, func, select
 
-from interview import grading_queue, jobs, mock
+from interview import grading_queue, mock
 from interview.models import Attempt, MockInterview, MockItem, Review, User, utcnow
 from interview.web import create_app
 from tests.queue_support import (CODE_ID, FOREVER, RIGHT, SQL_ID, WRONG, add_learner, answer_form, csrf_of,

@@ -23,7 +23,7 @@ from interview import db
 from interview.models import Attempt, Review
 from interview.web import create_app
 from tests.conftest import IN_CI, REDIS_URL, REPO
-from tests.queue_support import (CODE_ID, FOREVER, RIGHT, add_learner, answer_form, csrf_of, seed_questions,
+from tests.queue_support import (FOREVER, RIGHT, add_learner, answer_form, csrf_of, seed_questions,
                                  sign_in, wait_until)
 
 pytestmark = pytest.mark.sandbox
