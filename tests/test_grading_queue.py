@@ -304,3 +304,35 @@ def test_item_analysis_counts_graded_answers_only(engine: sa.Engine) -> None:
         s.commit()
         stats = {st.question_id: st for st in item_analysis.analyse_for(s)}
     assert stats[CODE_ID].attempts == 1 and stats[CODE_ID].facility == 1.0
+
+
+def test_one_run_at_a_time_per_learner(any_engine: sa.Engine) -> None:
+    """Three threads: a learner's three runs go one after another, another learner's alongside."""
+    import threading
+    import time
+
+    from interview.grading_queue import JOBS, EmbeddedQueue, JobSpec
+
+    lock, running, peak = threading.Lock(), {"a": 0, "b": 0, "all": 0}, {"a": 0, "b": 0, "all": 0}
+
+    def busy(_engine, args, _progress):  # type: ignore[no-untyped-def]
+        with lock:
+            for key in (args["who"], "all"):
+                running[key] += 1
+                peak[key] = max(peak[key], running[key])
+        time.sleep(0.3)
+        with lock:
+            running[args["who"]] -= 1
+            running["all"] -= 1
+        return {}
+
+    JOBS["test_busy"] = JobSpec(busy)
+    queue = EmbeddedQueue(any_engine, concurrency=3)
+    try:
+        ids = [queue.submit("test_busy", {"who": "a"}, owner="user:a") for _ in range(3)]
+        ids.append(queue.submit("test_busy", {"who": "b"}, owner="user:b"))
+        wait_until(lambda: all(queue.get(i).state == "done" for i in ids), 20, "the four runs")
+        assert peak["a"] == 1 and peak["all"] == 2
+    finally:
+        queue.close()
+        del JOBS["test_busy"]
