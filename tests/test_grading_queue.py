@@ -336,3 +336,32 @@ def test_one_run_at_a_time_per_learner(any_engine: sa.Engine) -> None:
     finally:
         queue.close()
         del JOBS["test_busy"]
+
+
+def test_a_grade_delivered_twice_is_written_once(any_engine: sa.Engine) -> None:
+    """Two deliveries of the same job both read the attempt as pending; the second write finds
+    it graded (the conditional UPDATE) and writes neither grade nor review."""
+    from graders import Grade
+    from interview import practice
+
+    seed_questions(any_engine)
+    add_learner(any_engine, "ann")
+    with Session(any_engine, expire_on_commit=False) as s:
+        ann = s.exec(select(User).where(User.name == "ann")).one()
+        att = Attempt(user_id=ann.id, question_id=CODE_ID, seed=1, answer=RIGHT, score=0.0, verdict="incorrect",
+                      status="pending", created_at=utcnow())
+        s.add(att)
+        s.commit()
+        attempt_id = att.id
+    first, second = Session(any_engine, expire_on_commit=False), Session(any_engine, expire_on_commit=False)
+    try:
+        held = second.get(Attempt, attempt_id)  # the second delivery has read it (and holds it)
+        assert held is not None and held.status == "pending"
+        assert practice.record_grade(first, attempt_id, Grade(1.0, "correct", ["right"])) is True
+        assert practice.record_grade(second, attempt_id, Grade(0.5, "partial", ["half"])) is False
+    finally:
+        first.close()
+        second.close()
+    with Session(any_engine) as s:
+        assert s.get(Attempt, attempt_id).verdict == "correct"
+        assert s.exec(select(func.count()).select_from(Review)).one() == 1
