@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib.resources
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,8 +88,16 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def bundled(name: str) -> Path:
+    """A data directory that ships with the app (`question_bank`, `templates`): inside the
+    installed package when installed from a wheel (pyproject maps them in), else at the top
+    of the checkout (running from the source tree, or an editable install)."""
+    packaged = Path(str(importlib.resources.files("interview"))) / name
+    return packaged if packaged.is_dir() else repo_root() / name
+
+
 def default_bank_path() -> Path:
-    return repo_root() / "question_bank"
+    return bundled("question_bank")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

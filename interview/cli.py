@@ -1,4 +1,4 @@
-"""The `interview` command: serve, validate, sync, show, grade, bank-stats, users, optimize.
+"""The `interview` command: serve, worker, validate, sync, show, grade, bank-stats, users, optimize.
 
 `show` and `grade` are the stable grading seam: their flags and JSON fields do not change.
 """
@@ -48,6 +48,45 @@ def serve(host: str, port: int, multi_user: bool, no_sync: bool) -> None:
     app = create_app({"ENGINE": engine, "MULTI_USER": multi_user})
     click.echo(f"interview is ready at http://{host}:{port}/  (database: {engine.url.render_as_string(hide_password=True)})")
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None,
+              help="Sandboxes run at once (default: one per core).")
+@click.option("--nice", type=click.IntRange(0, 19), default=10, show_default=True,
+              help="CPU niceness of the worker and its sandboxes: on a host shared with the web app, "
+                   "pages go first.")
+def worker(concurrency: int | None, nice: int) -> None:
+    """Run a grader worker: takes code and SQL runs off the shared Redis queue and writes their
+    grades to the database (same DATABASE_URL and INTERVIEW_REDIS_URL as the web app)."""
+    import os
+    import logging
+
+    from interview import grading_queue, jobs  # noqa: F401  (jobs registers the job functions)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        url = grading_queue.redis_url()
+    except RuntimeError as exc:
+        _fail(str(exc))
+    if not url:
+        _fail("a worker serves the shared queue: set INTERVIEW_REDIS_URL (e.g. redis://localhost:6379/0); "
+              "a plain `interview serve` grades in its own process and needs no worker")
+    from graders import sandbox
+
+    if not sandbox.available() and not sandbox.unsafe_allowed():
+        _fail("bubblewrap (/usr/bin/bwrap) is missing: a grader worker runs learners' code only in the sandbox")
+    engine = db.make_engine()
+    try:
+        queue = grading_queue.RedisQueue(engine, url)
+    except ImportError:
+        _fail("the shared queue needs Dramatiq and redis: python3 -m pip install 'interview[deploy]'")
+    n = concurrency or grading_queue.default_concurrency()
+    if nice:
+        os.nice(nice)  # inherited by every sandbox this worker starts
+    click.echo(f"grader worker: {n} sandbox(es) at once on {url.split('@')[-1]} "
+               f"(database: {engine.url.render_as_string(hide_password=True)})", err=True)
+    queue.work(n)
 
 
 def _sync_into(engine: Any, paths: list[str] | None) -> None:

@@ -91,7 +91,8 @@ def analyse(attempts: Iterable[Attempt]) -> list[ItemStats]:
 
 def analyse_for(session: Session, user_ids: list[int] | None = None) -> list[ItemStats]:
     """Item statistics over a cohort's learners, or everyone when `user_ids` is None."""
-    stmt = select(Attempt).where(Attempt.verdict != "invalid")
+    # graded answers only: one still on the grading queue (or that could not be graded) has no score yet
+    stmt = select(Attempt).where(Attempt.verdict != "invalid", Attempt.status == "graded")
     if user_ids is not None:
         if not user_ids:
             return []

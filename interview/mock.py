@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -204,11 +204,12 @@ class ItemView:
     variant: Variant
 
 
-def view(session: Session, user: User, mock_id: int, now: datetime) -> tuple[MockInterview, list[ItemView], float]:
+def view(session: Session, user: User, mock_id: int, now: datetime,
+         grade_later: Callable[[Attempt], None] | None = None) -> tuple[MockInterview, list[ItemView], float]:
     """The running mock with its questions and the seconds left; finishes it if time is up."""
     mock = get_mock(session, user, mock_id)
     if mock.status == "running" and now > mock.deadline + GRACE:
-        finish(session, user, mock_id, now)
+        finish(session, user, mock_id, now, grade_later)
     views = []
     for item in items_of(session, mock):
         row, spec = catalog.get(session, item.question_id, include_retired=True)
@@ -238,41 +239,80 @@ def save_answer(session: Session, user: User, mock_id: int, position: int, answe
     return item
 
 
-def finish(session: Session, user: User, mock_id: int, now: datetime) -> MockInterview:
-    """Grade every answer as it stands and update the cards; running it twice changes nothing."""
+def finish(session: Session, user: User, mock_id: int, now: datetime,
+           grade_later: Callable[[Attempt], None] | None = None) -> MockInterview:
+    """Grade every answer as it stands and update the cards; running it twice changes nothing.
+
+    With `grade_later` (the grading queue), code and SQL answers are recorded `pending` and
+    handed to it: they count as submitted now, before the deadline, however late they are
+    graded; the mock's score is set once the last of them lands (`settle`)."""
+    from interview.practice import QUEUED_KINDS
+
     mock = get_mock(session, user, mock_id)
     if mock.status != "running":
         return mock
     mock.status = "submitted"
     mock.submitted_at = min(now, mock.deadline + GRACE)
     session.add(mock)
+    queued: list[Attempt] = []
     try:
         session.flush()
-        total_weight = total_score = 0.0
         for item in items_of(session, mock):
             row, spec = catalog.get(session, item.question_id, include_retired=True)
-            variant = graders.instantiate(spec, item.seed)
             answer = item.answer or ""
+            common = dict(user_id=user.id, question_id=row.id, question_version=row.version, seed=item.seed,
+                          answer=answer, seconds_taken=item.seconds_spent, hint_used=False, mock_item_id=item.id,
+                          submit_token=f"mock-{item.id}", created_at=mock.submitted_at)
+            if grade_later is not None and spec.kind in QUEUED_KINDS and answer.strip():
+                attempt = Attempt(**common, score=0.0, verdict="incorrect", grade=None, status="pending")
+                session.add(attempt)
+                queued.append(attempt)
+                continue
+            variant = graders.instantiate(spec, item.seed)
             grade = graders.grade(spec, variant, answer) if answer.strip() else Grade(0.0, "incorrect", ["No answer."])
-            attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=item.seed,
-                              answer=answer, score=grade.score, verdict=grade.verdict, grade=grade.to_json(),
-                              seconds_taken=item.seconds_spent, hint_used=False, mock_item_id=item.id,
-                              submit_token=f"mock-{item.id}", created_at=mock.submitted_at)
+            attempt = Attempt(**common, score=grade.score, verdict=grade.verdict, grade=grade.to_json())
             session.add(attempt)
             session.flush()
             rating = scheduler.rating_from(grade, item.seconds_spent or spec.time_limit, spec.time_limit, False,
                                            self_rating=_rubric_rating(grade) if grade.needs_self_rating else None)
             scheduler.review(session, scheduler.card_for(session, user.id, row.id, mock.submitted_at), int(rating),
                              mock.submitted_at, seconds_taken=item.seconds_spent, attempt_id=attempt.id)
-            total_weight += 1
-            total_score += grade.score
-        mock.score = total_score / total_weight if total_weight else 0.0
-        session.add(mock)
+        session.flush()
+        _set_score(session, mock)
         session.commit()
     except IntegrityError:
         session.rollback()  # a concurrent finish won
         session.refresh(mock)
+        return mock
+    for attempt in queued:
+        grade_later(attempt)
     return mock
+
+
+def _set_score(session: Session, mock: MockInterview) -> None:
+    """The mean score over the items, once no answer is still pending (else None: grading)."""
+    rows = session.exec(select(Attempt.status, Attempt.score).join(MockItem, MockItem.id == Attempt.mock_item_id)
+                        .where(MockItem.mock_id == mock.id)).all()
+    if any(status == "pending" for status, _ in rows):
+        mock.score = None
+    else:
+        mock.score = sum(score for _, score in rows) / len(rows) if rows else 0.0
+    session.add(mock)
+
+
+def settle(session: Session, mock_item_id: int) -> None:
+    """Called in the transaction that writes a queued mock answer's grade: set the mock's score
+    if that was the last pending one (the caller commits)."""
+    item = session.get(MockItem, mock_item_id)
+    mock = session.get(MockInterview, item.mock_id) if item else None
+    if mock is not None:
+        _set_score(session, mock)
+
+
+def pending_count(session: Session, mock: MockInterview) -> int:
+    """Answers of this mock still waiting on the grading queue: the report waits for them."""
+    return len(session.exec(select(Attempt.id).join(MockItem, MockItem.id == Attempt.mock_item_id)
+                            .where(MockItem.mock_id == mock.id, Attempt.status == "pending")).all())
 
 
 def _rubric_rating(grade: Grade) -> int:
@@ -297,14 +337,16 @@ class Report:
     sections: list[SectionResult]
     items: list[dict[str, Any]]
     trend: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0  # answers still on the grading queue: no score yet
 
 
-def report(session: Session, user: User, mock_id: int, now: datetime) -> Report:
+def report(session: Session, user: User, mock_id: int, now: datetime,
+           grade_later: Callable[[Attempt], None] | None = None) -> Report:
     mock = get_mock(session, user, mock_id)
     if mock.status == "running":
         if now <= mock.deadline + GRACE:
             raise MockError("The report is ready once the mock is submitted.", 409)
-        mock = finish(session, user, mock_id, now)
+        mock = finish(session, user, mock_id, now, grade_later)
     items = items_of(session, mock)
     attempts = {a.mock_item_id: a for a in session.exec(
         select(Attempt).where(Attempt.user_id == user.id, Attempt.mock_item_id.in_(  # type: ignore[union-attr]
@@ -318,6 +360,7 @@ def report(session: Session, user: User, mock_id: int, now: datetime) -> Report:
         rows.append({"position": item.position, "section": item.section, "title": spec.title, "kind": spec.kind,
                      "prompt": variant.prompt, "answer": item.answer or "", "score": att.score if att else 0.0,
                      "verdict": att.verdict if att else "incorrect", "feedback": grade.get("feedback", []),
+                     "status": att.status if att else "graded", "attempt_id": att.id if att else None,
                      "seconds": item.seconds_spent, "time_limit": spec.time_limit,
                      "explanation": variant.explanation, "question_id": spec.id,
                      # for the result panel, as practice shows it (the correct answer to a miss)
@@ -328,8 +371,8 @@ def report(session: Session, user: User, mock_id: int, now: datetime) -> Report:
                                                        MockInterview.status == "submitted")
                            .order_by(MockInterview.started_at)).all()
     trend = [{"id": m.id, "when": m.started_at, "format": m.format.get("name", m.format_slug), "score": m.score or 0.0}
-             for m in earlier]
-    return Report(mock, sections, rows, trend)
+             for m in earlier if m.score is not None]
+    return Report(mock, sections, rows, trend, pending=sum(r["status"] == "pending" for r in rows))
 
 
 def _grade_of(attempt: Attempt | None) -> Grade:

@@ -171,6 +171,10 @@ class Attempt(SQLModel, table=True):
     submit_token: Optional[str] = Field(default=None, max_length=64, sa_column_kwargs={"unique": True})
     mock_item_id: Optional[int] = Field(default=None, foreign_key="mockitem.id")
     created_at: datetime = _ts(index=True)
+    # graded | pending (a code or SQL answer waiting on the grading queue) | failed (the queue
+    # gave up on it: "could not be graded, try again"); only graded rows carry a real score
+    status: str = Field(default="graded", max_length=20, index=True,
+                        sa_column_kwargs={"server_default": "graded"})
 
 
 class MockFormat(SQLModel, table=True):

@@ -10,11 +10,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import graders
 from graders import Grade, Question as QuestionSpec, Variant
@@ -22,6 +23,10 @@ from interview import catalog, planner, scheduler
 from interview.models import Attempt, Question, Review, User
 
 TOKEN_MAX_AGE = 24 * 3600
+# Kinds whose grading runs the learner's code in the sandbox: graded on the grading queue,
+# never in the request (interview/grading_queue.py).
+QUEUED_KINDS = frozenset({"code", "sql"})
+GradeLater = Callable[[Attempt], None]
 
 
 class PracticeError(Exception):
@@ -52,6 +57,16 @@ class Outcome:
     duplicate: bool
     practice_only: bool = False  # a retry: graded, recorded nowhere (the first attempt's review stands)
     revealed: bool = False  # "I don't know": the answer shown, the card reviewed as Again
+
+    @property
+    def pending(self) -> bool:
+        """Waiting on the grading queue: no grade yet."""
+        return self.attempt.status == "pending"
+
+    @property
+    def failed(self) -> bool:
+        """The queue gave up on it: "could not be graded, try again"."""
+        return self.attempt.status == "failed"
 
     @property
     def reference(self) -> str | None:
@@ -105,7 +120,12 @@ def present(session: Session, user: User, secret: str, now: datetime, question_i
 
 
 def submit(session: Session, user: User, secret: str, token: str, answer: str, hint_used: bool,
-           now: datetime) -> Outcome:
+           now: datetime, grade_later: GradeLater | None = None,
+           admit: Callable[[], None] | None = None) -> Outcome:
+    """Record and grade an answer. With `grade_later`, a code or SQL answer is recorded as a
+    `pending` attempt and handed to it (the grading queue) instead of being graded here; if the
+    queue refuses it, the attempt is removed again and the refusal propagates. `admit` raises
+    the queue's refusal early, before anything is written (a double submit is replayed first)."""
     data = read_token(secret, token, user, now)
     existing = session.exec(select(Attempt).where(Attempt.submit_token == data["n"])).first()
     if existing is not None:
@@ -114,8 +134,12 @@ def submit(session: Session, user: User, secret: str, token: str, answer: str, h
     if row.version != data["v"]:
         raise PracticeError("This question was edited since it was shown: open it again to see the new version.", 409)
     variant = graders.instantiate(spec, int(data["s"]))
-    grade = graders.grade(spec, variant, answer)
     seconds = max(0.0, min(now.timestamp() - float(data["t"]), 4.0 * spec.time_limit + 60))
+    if grade_later is not None and spec.kind in QUEUED_KINDS:
+        if admit is not None:
+            admit()
+        return _submit_pending(session, user, row, spec, variant, data, answer, hint_used, seconds, now, grade_later)
+    grade = graders.grade(spec, variant, answer)
     suggested = scheduler.rating_from(grade, seconds, spec.time_limit, hint_used)
     for retry in (False, True):
         attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=int(data["s"]),
@@ -143,6 +167,104 @@ def submit(session: Session, user: User, secret: str, token: str, answer: str, h
                 raise PracticeError("This answer collided with another one being saved: submit it again.", 409) from None
             # another tab created this question's card at the same moment: record again, onto that card
     return Outcome(attempt, spec, variant, grade, rating or None, int(suggested), duplicate=False)
+
+
+PENDING = Grade(0.0, "incorrect", ["Grading…"])
+
+
+def _submit_pending(session: Session, user: User, row: Question, spec: QuestionSpec, variant: Variant,
+                    data: dict[str, Any], answer: str, hint_used: bool, seconds: float, now: datetime,
+                    grade_later: GradeLater) -> Outcome:
+    attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=int(data["s"]),
+                      answer=answer[:graders.MAX_ANSWER_CHARS + 1], score=0.0, verdict="incorrect", grade=None,
+                      seconds_taken=seconds, hint_used=hint_used, submit_token=data["n"], created_at=now,
+                      status="pending")
+    session.add(attempt)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = session.exec(select(Attempt).where(Attempt.submit_token == data["n"])).first()
+        if existing is None:
+            raise
+        return _replay(session, existing)
+    try:
+        grade_later(attempt)
+    except Exception:
+        session.delete(attempt)  # refused (the learner's limit, a full queue): as if never posted
+        session.commit()
+        raise
+    return Outcome(attempt, spec, variant, PENDING, None, 0, duplicate=False)
+
+
+def record_grade(session: Session, attempt_id: int, grade: Grade) -> bool:
+    """Write a queued attempt's grade and its review in one transaction, only if the attempt is
+    still pending: a job delivered twice (a worker killed mid-run) writes once. True if written.
+
+    The review is dated when the answer was posted (a mock answer before the deadline counts
+    even when it is graded after); practice rates like `submit`, a mock like `mock.finish`."""
+    from interview import mock
+
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.status != "pending":
+        return False
+    written = session.execute(sa_update(Attempt).where(col(Attempt.id) == attempt_id, col(Attempt.status) == "pending")
+                              .values(status="graded", score=grade.score, verdict=grade.verdict,
+                                      grade=grade.to_json()))
+    if written.rowcount != 1:
+        session.rollback()
+        return False
+    row, spec = catalog.get(session, attempt.question_id, include_retired=True)
+    card = scheduler.card_for(session, attempt.user_id, attempt.question_id, attempt.created_at)
+    at = max(attempt.created_at, card.last_review) if card.last_review else attempt.created_at
+    if attempt.mock_item_id is not None:
+        rating = scheduler.rating_from(grade, attempt.seconds_taken or spec.time_limit, spec.time_limit, False)
+        scheduler.review(session, card, int(rating), at, seconds_taken=attempt.seconds_taken, attempt_id=attempt.id)
+        session.flush()
+        mock.settle(session, attempt.mock_item_id)
+    elif grade.verdict != "invalid":
+        rating = scheduler.rating_from(grade, attempt.seconds_taken, spec.time_limit, attempt.hint_used)
+        scheduler.review(session, card, int(rating), at, seconds_taken=attempt.seconds_taken, attempt_id=attempt.id)
+    session.commit()
+    return True
+
+
+def mark_failed(session: Session, attempt_id: int, reason: str) -> bool:
+    """The queue gave up on this attempt: it shows "could not be graded, try again", no review."""
+    from interview import mock
+
+    written = session.execute(sa_update(Attempt).where(col(Attempt.id) == attempt_id, col(Attempt.status) == "pending")
+                              .values(status="failed", grade={"feedback": ["This answer could not be graded: " + reason],
+                                                              "details": {}}))
+    attempt = session.get(Attempt, attempt_id)
+    if written.rowcount == 1 and attempt is not None and attempt.mock_item_id is not None:
+        mock.settle(session, attempt.mock_item_id)
+    session.commit()
+    return written.rowcount == 1
+
+
+def retry_failed(session: Session, user: User, attempt_id: int) -> Attempt:
+    """Put a failed attempt back to pending (the caller queues it again)."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id:
+        raise PracticeError("There is no such attempt of yours.", 404)
+    if attempt.status != "failed":
+        raise PracticeError("Only an answer that could not be graded can be graded again.", 409)
+    attempt.status = "pending"
+    session.add(attempt)
+    session.commit()
+    return attempt
+
+
+def attempt_outcome(session: Session, user: User, attempt_id: int) -> Outcome:
+    """One of the learner's attempts as its result page shows it (pending, failed or graded)."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id:
+        raise PracticeError("There is no such attempt of yours.", 404)
+    if attempt.status == "graded":
+        return _replay(session, attempt)
+    _row, spec = catalog.get(session, attempt.question_id, include_retired=True)
+    return Outcome(attempt, spec, graders.instantiate(spec, attempt.seed), PENDING, None, 0, duplicate=True)
 
 
 def rate(session: Session, user: User, attempt_id: int, rating: int, now: datetime) -> Attempt:

@@ -27,6 +27,8 @@ def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     """No test touches the developer's real database."""
     monkeypatch.setenv("INTERVIEW_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    for name in ("INTERVIEW_REDIS_URL", "INTERVIEW_QUEUE"):  # the embedded grading pool unless a test asks
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -115,8 +115,17 @@ def test_learner_journey(page, live_server: tuple[str, sa.Engine]) -> None:  # t
         spec = bank.load_text(row.yaml_text)  # type: ignore[union-attr]
     page.eval_on_selector("textarea[name=answer]", """(t, text) => { const v = t._editorView;
         v.dispatch({changes: {from: 0, to: v.state.doc.length, insert: text}}); }""", spec.spec.reference)
+    # "Run visible tests": the per-test table of the visible tests, nothing recorded
+    page.click("#run-tests")
+    page.wait_for_selector("#run-output table.tests", timeout=60_000)
+    assert "passed" in page.inner_text("#run-output") and "Hidden" not in page.inner_text("#run-output")
     page.click("form.answer button[type=submit]")
-    page.wait_for_selector("section.grade", timeout=60_000)
+    page.wait_for_url("**/practice/attempt/*")  # the post returns at once; grading is on the queue
+    if page.locator("section.grade.pending").count():
+        page.evaluate("window.__samePage = true")  # the verdict must arrive without a reload
+        page.screenshot(path=str(SHOTS / "practice-grading.png"), full_page=True)
+        page.wait_for_selector("section.grade:not(.pending)", timeout=60_000)
+        assert page.evaluate("window.__samePage === true")
     assert "Correct" in page.inner_text("section.grade")
     page.screenshot(path=str(SHOTS / "practice-result-code.png"), full_page=True)
 

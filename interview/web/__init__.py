@@ -4,10 +4,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template
+from flask import Flask, g, jsonify, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -15,7 +17,7 @@ from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 
 from interview import db
-from interview.bank import repo_root
+from interview.bank import bundled
 from interview.render import format_number, humanize_numbers, markdown_html
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ def _from_environment() -> dict[str, Any]:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         "interview",
-        template_folder=str(repo_root() / "templates"),
+        template_folder=str(bundled("templates")),
         static_folder=str(Path(__file__).resolve().parent.parent / "static"),
     )
     app.config.update(
@@ -73,6 +75,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key()
     engine = app.config["ENGINE"] or db.make_engine(app.config["DATABASE_URL"])
     app.extensions["engine"] = engine
+    from interview import grading_queue, jobs
+
+    app.extensions["grading_queue"] = grading_queue.from_config(engine, app.config)
+    if isinstance(app.extensions["grading_queue"], grading_queue.EmbeddedQueue) and not app.config.get("TESTING"):
+        # answers left pending by a previous run of this process are graded now
+        threading.Thread(target=jobs.sweep, args=(app.extensions["grading_queue"], timedelta(0)),
+                         name="grading-sweep", daemon=True).start()
     csrf.init_app(app)
     limiter.init_app(app)
     app.jinja_env.filters["markdown"] = markdown_html
@@ -85,8 +94,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["localtime"] = localtime
 
     from interview.web import access, auth, browse, instructor, mock, practice, progress
+    from interview.web import jobs as jobs_pages
 
-    for blueprint in (auth.bp, browse.bp, practice.bp, mock.bp, progress.bp, instructor.bp):
+    for blueprint in (auth.bp, browse.bp, practice.bp, mock.bp, progress.bp, instructor.bp, jobs_pages.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="index", view_func=access.public(browse.index))
     app.add_url_rule("/healthz", endpoint="healthz", view_func=access.public(lambda: "ok"))
@@ -142,12 +152,19 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(exc: HTTPException) -> tuple[str, int]:
-        from flask import request
+        # the grading queue's refusals say why; the rate limiter's own 429 is about sign-in
+        from flask_limiter.errors import RateLimitExceeded
 
-        if request.endpoint == "practice.retry":
+        if not isinstance(exc, RateLimitExceeded):
+            message = exc.description
+        elif request.endpoint == "practice.run":
+            message = "Too many runs: wait a minute, then run again."
+        elif request.endpoint == "practice.retry":
             message = "Too many retries in a minute: wait a little, then try again."
         else:
             message = "Too many sign-in attempts from here: wait a minute and try again."
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(error=message), 429  # type: ignore[return-value]
         return render_template("error.html", code=429, title="Too many attempts", message=message), 429
 
     @app.errorhandler(HTTPException)

@@ -11,11 +11,11 @@ on two cores with 32 clients (bench/web.py, runs minutes apart), gthread 2 x 4 g
 p99 of 78-161 ms where 2 sync workers gave 45-80 ms at the same or better throughput, and 3 or
 4 sync workers did worse than 2 (more processes than cores to share them).
 
-The price: a code or SQL answer holds its worker while the sandbox runs it (a fraction of a
-second for most answers; at most its wall-clock limit, 2 s plus the per-test limit for each
-test). Where many learners submit code at the same moment, raise WEB_CONCURRENCY above the
-core count. With more than one worker, set INTERVIEW_RATELIMIT_STORAGE (Redis) so that the
-sign-in limits count every worker's attempts together.
+Code and SQL answers do not hold a worker: they are graded on the grading queue by
+`interview worker` processes (INTERVIEW_REDIS_URL), so a page never waits behind a sandbox.
+With more than one worker, set INTERVIEW_RATELIMIT_STORAGE (Redis) so that the sign-in limits
+count every worker's attempts together; and set INTERVIEW_REDIS_URL: the in-process grading
+pool of a plain `interview serve` would give each web process a pool and limits of its own.
 """
 from __future__ import annotations
 

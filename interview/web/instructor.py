@@ -3,24 +3,22 @@ analysis and mock formats. Every route needs the instructor (or admin) role; who
 which question or format is `interview.permissions`'s answer."""
 from __future__ import annotations
 
+import base64
 import io
 import json
-import queue
 import tempfile
-import threading
 import zipfile
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, stream_with_context,
-                   url_for)
-from sqlmodel import Session, select
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from sqlmodel import select
 
 from graders.question import KINDS
 from graders.topics import AREAS, TOPICS, topics_of
-from interview import authoring, catalog, cohorts, item_analysis, mock, permissions
+from interview import authoring, bank, catalog, cohorts, grading_queue, item_analysis, mock, permissions
 from interview.models import MockFormat, Question, User, utcnow
 from interview.web import access, get_session
 from interview.web.auth import instructor_required
@@ -84,23 +82,52 @@ def edit_question(question_id: str) -> Any:
 
 
 def _editor_post(editing: Question | None) -> Any:
+    """Check or save: the reference answer runs on the grading queue (instructor lane); the
+    browser goes to the job's page, which shows the editor with its result when it lands."""
     text = request.form.get("yaml", "")
     action = request.form.get("action", "check")
-    item, problems = authoring.check(text)
-    variant = authoring.preview(item.question, catalog.new_seed()) if item and not problems else None
-    status = 200 if not problems else 400
-    if action == "save" and not problems:
-        try:
-            row = authoring.save(get_session(), g.user, text, utcnow(),
-                                 expected_id=editing.id if editing else None)
-        except authoring.AuthoringError as exc:
-            problems, status = exc.problems, exc.status  # 403: another's question or a bundled one
-        else:
-            flash(f"Saved '{row.id}' as version {row.version}.")
-            return redirect(url_for("instructor.history", question_id=row.id))
-    return render_template("instructor/editor.html", text=text, problems=problems, variant=variant,
-                           spec=item.question if item else None, editing=editing,
-                           checked=action == "check" and not problems), status
+    if action == "save":
+        name, args = "save_question", {"yaml": text, "author_id": g.user.id,
+                                       "expected_id": editing.id if editing else None}
+    else:
+        name, args = "check_question", {"yaml": text}
+    try:
+        job_id = grading_queue.current().submit(name, args, owner=f"user:{g.user.id}", lane="bulk")
+    except grading_queue.Refused as exc:
+        abort(exc.status, str(exc))
+    return redirect(url_for("instructor.job", job_id=job_id, editing=editing.id if editing else None), 303)
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str) -> Any:
+    """An editor check or save, or a zip import, as it stands: a waiting page (202, refreshes
+    itself) until a grader worker has run it, then its result."""
+    info = grading_queue.current().get(job_id)
+    if info is None or info.owner != f"user:{g.user.id}":
+        abort(404, "There is no such job of yours (finished jobs are kept a day).")
+    if info.state in ("queued", "running"):
+        return render_template("jobs/wait.html", info=info), 202
+    result = info.result or {}
+    problems = [authoring.Problem(**p) for p in result.get("problems", [])]
+    if info.state == "failed":
+        what = "the import failed unexpectedly; nothing was imported" if info.name == "import_questions" \
+            else "the check could not be completed; nothing was saved"
+        problems = [authoring.Problem("job", "", f"{what}: try again")]
+    if info.name == "import_questions":
+        report = authoring.ImportReport(result.get("added", []), result.get("changed", []), result.get("unchanged", []))
+        return render_template("jobs/import_done.html", problems=problems, report=report), (400 if problems else 200)
+    if result.get("saved"):
+        flash(f"Saved '{result['saved']}' as version {result['version']}.")
+        return redirect(url_for("instructor.history", question_id=result["saved"]))
+    text = result.get("yaml", "")
+    editing = get_session().get(Question, request.args.get("editing", "")) if request.args.get("editing") else None
+    spec = variant = None
+    if not problems:
+        spec = bank.load_text(text, "editor")
+        variant = authoring.preview(spec, catalog.new_seed())
+    return render_template("instructor/editor.html", text=text, problems=problems, variant=variant, spec=spec,
+                           editing=editing, checked=info.name == "check_question" and not problems), \
+        (int(result.get("status", 400)) if problems else 200)  # 403: another's question or a bundled one
 
 
 @bp.get("/questions/<question_id>/history")
@@ -144,55 +171,18 @@ def import_form() -> Any:
 
 @bp.post("/import")
 def import_upload() -> Any:
-    """Streams a live progress bar while every file is checked, then imports all or nothing.
-
-    The import runs in a worker thread with its own database session, so each step reaches the
-    browser as it happens rather than all at once at the end."""
+    """Queue the import (every reference answer runs in the sandbox: bulk work, behind learners'
+    answers) and go to its page, which shows the progress and then the outcome."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         abort(400, "Choose a .zip of question files, or a single .yaml file.")
-    data = upload.read()
-    name = Path(upload.filename).name
-    author_id = g.user.id
-    app = current_app._get_current_object()  # type: ignore[attr-defined]  (the worker has no app context)
-    engine = app.extensions["engine"]
-    events: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-    def work() -> None:
-        try:
-            with tempfile.TemporaryDirectory(prefix="interview-upload-") as tmp, \
-                    Session(engine, expire_on_commit=False) as db:
-                if name.endswith(".zip"):
-                    source: Any = data
-                else:
-                    target = Path(tmp) / name
-                    target.write_bytes(data)
-                    source = [target]
-                report = authoring.import_questions(db, source, db.get(User, author_id),
-                                                    lambda i, total, _qid: events.put(("step", (i, total))))
-            events.put(("done", report))
-        except authoring.AuthoringError as exc:
-            events.put(("problems", exc.problems))
-        except Exception:  # noqa: BLE001 - reported to the instructor, logged for us
-            app.logger.exception("import failed")
-            events.put(("problems", [authoring.Problem(name, "", "the import failed unexpectedly; nothing was imported")]))
-
-    worker = threading.Thread(target=work, name="import", daemon=True)
-
-    def run() -> Iterator[str]:
-        yield render_template("instructor/import_head.html")
-        worker.start()
-        while True:
-            kind, payload = events.get()
-            if kind == "step":
-                yield f"<script>step({payload[0]}, {payload[1]});</script>\n"
-                continue
-            done = kind == "done"
-            yield render_template("instructor/import_result.html", problems=[] if done else payload,
-                                  report=payload if done else None)
-            return
-
-    return Response(stream_with_context(run()), mimetype="text/html")
+    args = {"name": Path(upload.filename).name, "data": base64.b64encode(upload.read()).decode(),
+            "author_id": g.user.id}
+    try:
+        job_id = grading_queue.current().submit("import_questions", args, owner=f"user:{g.user.id}", lane="bulk")
+    except grading_queue.Refused as exc:
+        abort(exc.status, str(exc))
+    return redirect(url_for("instructor.job", job_id=job_id), 303)
 
 
 @bp.get("/export")

@@ -3,14 +3,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
 
-from interview import mock
+from interview import grading_queue, jobs, mock
 from interview.models import utcnow
 from interview.web import get_session
 from interview.web.auth import login_required
 
 bp = Blueprint("mock", __name__, url_prefix="/mock")
+
+
+def _grade_later() -> Any:
+    """Code and SQL answers of a submitted mock go on the grading queue; never refused (the
+    learner's limit is for practice runs: a mock's answers were all given before its deadline)."""
+    queue = grading_queue.current()
+    return lambda attempt: jobs.queue_attempt(queue, attempt, limited=False)
 
 
 @bp.get("/")
@@ -40,7 +47,7 @@ def start() -> Any:
 @login_required
 def sit(mock_id: int) -> Any:
     try:
-        m, views, seconds_left = mock.view(get_session(), g.user, mock_id, utcnow())
+        m, views, seconds_left = mock.view(get_session(), g.user, mock_id, utcnow(), _grade_later())
     except mock.MockError as exc:
         abort(exc.status, str(exc))
     if m.status != "running":
@@ -79,7 +86,7 @@ def save(mock_id: int) -> Any:
         if not (finishing and exc.status == 409):
             abort(exc.status, str(exc))
     if finishing:
-        mock.finish(db, g.user, mock_id, now)
+        mock.finish(db, g.user, mock_id, now, _grade_later())
         return redirect(url_for("mock.report", mock_id=mock_id))
     target = request.form.get("goto", "")
     nxt = int(target) if target.isdigit() else position + 1
@@ -90,9 +97,21 @@ def save(mock_id: int) -> Any:
 @login_required
 def report(mock_id: int) -> Any:
     try:
-        rep = mock.report(get_session(), g.user, mock_id, utcnow())
+        rep = mock.report(get_session(), g.user, mock_id, utcnow(), _grade_later())
     except mock.MockError as exc:
         if exc.status == 409:
             return redirect(url_for("mock.sit", mock_id=mock_id))
         abort(exc.status, str(exc))
     return render_template("mock/report.html", rep=rep)
+
+
+@bp.get("/<int:mock_id>/status")
+@login_required
+def status(mock_id: int) -> Any:
+    """Polled by the report while answers are still being graded."""
+    try:
+        m = mock.get_mock(get_session(), g.user, mock_id)
+    except mock.MockError as exc:
+        return jsonify(error=str(exc)), exc.status
+    pending = mock.pending_count(get_session(), m)
+    return jsonify(state="pending" if pending else m.status, pending=pending)

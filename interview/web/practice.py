@@ -5,10 +5,13 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
-from interview import catalog, planner, practice, study_more
+from interview import catalog, grading_queue, jobs, planner, practice, study_more
 from interview.models import utcnow
 from interview.web import get_session, limiter
 from interview.web.auth import _user_key, login_required
+
+# The visible-tests "Run": a sandbox run per click, recorded nowhere; per learner.
+RUN_LIMIT = "20 per minute; 200 per hour"
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
 
@@ -63,14 +66,92 @@ def answer() -> Any:
     db, now = get_session(), utcnow()
     kind = request.form.get("kind", "")
     text = ", ".join(request.form.getlist("answer")) if kind == "multi" else request.form.get("answer", "")
+    queue = grading_queue.current()
     try:
         outcome = practice.submit(db, g.user, _secret(), request.form.get("token", ""), text,
-                                  request.form.get("hint_used") == "1", now)
+                                  request.form.get("hint_used") == "1", now,
+                                  grade_later=lambda attempt: jobs.queue_attempt(queue, attempt),
+                                  admit=lambda: queue.admits(f"user:{g.user.id}"))
     except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except grading_queue.Refused as exc:
         abort(exc.status, str(exc))
     except catalog.NotFound:
         abort(404, "That question no longer exists.")
+    if outcome.pending or outcome.failed:  # code and SQL: graded on the queue, the page waits for it
+        return redirect(url_for("practice.attempt", attempt_id=outcome.attempt.id), 303)
     return render_template("practice/result.html", outcome=outcome)
+
+
+@bp.get("/attempt/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int) -> Any:
+    """An answer's result; "Grading…" while it waits on the queue (the page's script swaps the
+    verdict in when it lands; without JavaScript a refresh shows it)."""
+    try:
+        outcome = practice.attempt_outcome(get_session(), g.user, attempt_id)
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    if outcome.pending or outcome.failed:
+        return render_template("practice/pending.html", outcome=outcome)
+    return render_template("practice/result.html", outcome=outcome)
+
+
+@bp.get("/attempt/<int:attempt_id>/status")
+@login_required
+def attempt_status(attempt_id: int) -> Any:
+    """Polled by the "Grading…" page: pending, graded or failed."""
+    try:
+        outcome = practice.attempt_outcome(get_session(), g.user, attempt_id)
+    except practice.PracticeError as exc:
+        return jsonify(error=str(exc)), exc.status
+    return jsonify(state=outcome.attempt.status, verdict=None if outcome.pending else outcome.attempt.verdict)
+
+
+@bp.post("/attempt/<int:attempt_id>/regrade")
+@login_required
+def regrade(attempt_id: int) -> Any:
+    """"Could not be graded, try again": queue the same answer once more."""
+    db = get_session()
+    try:
+        att = practice.retry_failed(db, g.user, attempt_id)
+        jobs.queue_attempt(grading_queue.current(), att)
+    except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except grading_queue.Refused as exc:
+        practice.mark_failed(db, attempt_id, str(exc))
+        abort(exc.status, str(exc))
+    if att.mock_item_id is not None:
+        from interview.models import MockItem
+
+        item = db.get(MockItem, att.mock_item_id)
+        if item is not None:
+            return redirect(url_for("mock.report", mock_id=item.mock_id), 303)
+    return redirect(url_for("practice.attempt", attempt_id=attempt_id), 303)
+
+
+@bp.post("/run")
+@login_required
+@limiter.limit(RUN_LIMIT, key_func=_user_key)
+def run() -> Any:
+    """Run the visible tests of the shown question on the learner's code: nothing is recorded
+    and it is not an attempt. Answers a job to poll at /jobs/<id>."""
+    try:
+        data = practice.read_token(_secret(), request.form.get("token", ""), g.user, utcnow())
+        _row, spec = catalog.get(get_session(), data["q"], include_retired=True)
+    except practice.PracticeError as exc:
+        return jsonify(error=str(exc)), exc.status
+    except catalog.NotFound:
+        return jsonify(error="That question no longer exists."), 404
+    if spec.kind not in practice.QUEUED_KINDS:
+        return jsonify(error="Only code and SQL answers can be run."), 400
+    try:
+        job_id = grading_queue.current().submit(
+            "run_visible", {"question_id": spec.id, "seed": int(data["s"]), "answer": request.form.get("answer", "")},
+            owner=f"user:{g.user.id}")
+    except grading_queue.Refused as exc:
+        return jsonify(error=str(exc)), exc.status
+    return jsonify(job=job_id, status_url=url_for("jobs.status", job_id=job_id)), 202
 
 
 @bp.post("/rate/<int:attempt_id>")
