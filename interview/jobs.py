@@ -77,6 +77,16 @@ def run_visible(engine: sa.Engine, args: dict[str, Any], _progress: Progress) ->
             "tests": grade.details.get("tests", []), "status": grade.details.get("status")}
 
 
+@job("grade_retry")
+def grade_retry(engine: sa.Engine, args: dict[str, Any], _progress: Progress) -> dict[str, Any]:
+    """A code or SQL "Try again": graded like an answer (hidden tests too), recorded nowhere;
+    the page that waits for it shows the result (interview.practice.retry_outcome)."""
+    with Session(engine, expire_on_commit=False) as session:
+        _row, spec = catalog.get(session, args["question_id"], include_retired=True)
+    grade = graders.grade(spec, graders.instantiate(spec, int(args["seed"])), args["answer"])
+    return {"grade": grade.to_json(), "question_id": spec.id, "seed": int(args["seed"]), "answer": args["answer"]}
+
+
 @job("check_question")
 def check_question(engine: sa.Engine, args: dict[str, Any], _progress: Progress) -> dict[str, Any]:
     """The editor's check: validate the YAML and grade the reference answer on every seed checked."""

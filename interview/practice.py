@@ -338,13 +338,26 @@ def again(session: Session, user: User, secret: str, attempt_id: int, now: datet
     return Again(shown, attempt.answer if answer is None else answer, counts)
 
 
-def practise(session: Session, user: User, secret: str, token: str, answer: str, now: datetime) -> Outcome:
-    """Grade a retry on the variant in the signed token and record nothing: no attempt, no review."""
+def practise(session: Session, user: User, secret: str, token: str, answer: str, now: datetime,
+             grade_later: Callable[[str, int, str], str] | None = None) -> Outcome | str:
+    """Grade a retry on the variant in the signed token and record nothing: no attempt, no review.
+
+    Code and SQL retries run the sandbox, so with `grade_later` (question id, seed, answer ->
+    job id) they go to the grading queue and the job id comes back instead of an outcome."""
     data = read_token(secret, token, user, now)
     row, spec = catalog.get(session, data["q"], include_retired=True)
+    if grade_later is not None and spec.kind in QUEUED_KINDS:
+        return grade_later(row.id, int(data["s"]), answer)
     variant = graders.instantiate(spec, int(data["s"]))
-    grade = graders.grade(spec, variant, answer)
-    attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=int(data["s"]),
+    return retry_outcome(session, user, row.id, int(data["s"]), answer, graders.grade(spec, variant, answer), now)
+
+
+def retry_outcome(session: Session, user: User, question_id: str, seed: int, answer: str, grade: Grade,
+                  now: datetime) -> Outcome:
+    """A retry's result page, from its grade (computed here or by a grader worker): nothing stored."""
+    row, spec = catalog.get(session, question_id, include_retired=True)
+    variant = graders.instantiate(spec, seed)
+    attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=seed,
                       answer=answer, score=grade.score, verdict=grade.verdict, grade=grade.to_json(),
                       hint_used=False, created_at=now)
     suggested = scheduler.rating_from(grade, None, spec.time_limit, False)

@@ -187,7 +187,22 @@ def answer(client: FlaskClient, qid: str, text: str, **extra: str):  # type: ign
     data = {"csrf_token": csrf_of(page.data), "token": field(page.data, "token"), "kind": field(page.data, "kind"),
             "answer": text, "hint_used": "0"}
     data.update(extra)
-    return client.post("/practice/answer", data=data)
+    return settled(client, client.post("/practice/answer", data=data))
+
+
+def settled(client: FlaskClient, resp, seconds: float = 90.0):  # type: ignore[no-untyped-def]
+    """Code and SQL are graded on the queue: follow its redirect and wait until the verdict is on the page."""
+    import time
+
+    if resp.status_code != 303:
+        return resp
+    url, deadline = resp.headers["Location"], time.monotonic() + seconds
+    while True:
+        page = client.get(url)
+        waiting = page.status_code == 202 or b'class="grade pending' in page.data or b"grade pending" in page.data
+        if not waiting or time.monotonic() > deadline:
+            return page
+        time.sleep(0.3)
 
 
 def test_i_dont_know_after_an_unreadable_answer_records_again_once(client: FlaskClient, engine: sa.Engine) -> None:
@@ -260,8 +275,10 @@ def test_try_again_after_a_wrong_sql_answer_keeps_the_query_and_records_nothing(
     from interview import bank as bank_mod
     with Session(engine) as s:
         reference = bank_mod.load_text(s.get(Question, qid).yaml_text).spec.reference  # type: ignore[union-attr]
-    graded = client.post(f"/practice/retry/{attempt.id}", data={"csrf_token": csrf_of(page.data), "kind": "sql",
+    posted = client.post(f"/practice/retry/{attempt.id}", data={"csrf_token": csrf_of(page.data), "kind": "sql",
                                                              "token": field(page.data, "token"), "answer": reference})
+    assert posted.status_code == 303  # a SQL retry runs the sandbox: on the grading queue, not in the request
+    graded = settled(client, posted)
     assert graded.status_code == 200 and b"Correct" in graded.data and b"not recorded" in graded.data
     with Session(engine) as s:
         assert len(s.exec(select(Attempt)).all()) == 1

@@ -205,14 +205,44 @@ RETRY_LIMIT = "20 per minute"
 @login_required
 @limiter.limit(RETRY_LIMIT, key_func=_user_key)
 def retry(attempt_id: int) -> Any:
-    """Grade a retry; nothing is recorded (the first attempt's review stands)."""
+    """Grade a retry; nothing is recorded (the first attempt's review stands). Code and SQL
+    retries go to the grading queue like answers; the browser waits on the retry's page."""
+    owner = f"user:{g.user.id}"
+
+    def grade_later(question_id: str, seed: int, answer: str) -> str:
+        return grading_queue.current().submit("grade_retry", {"question_id": question_id, "seed": seed,
+                                                              "answer": answer}, owner=owner)
+
     try:
         outcome = practice.practise(get_session(), g.user, _secret(), request.form.get("token", ""),
-                                    _answer_text(), utcnow())
+                                    _answer_text(), utcnow(), grade_later=grade_later)
     except practice.PracticeError as exc:
+        abort(exc.status, str(exc))
+    except grading_queue.Refused as exc:
         abort(exc.status, str(exc))
     except catalog.NotFound:
         abort(404, "That question no longer exists.")
+    if isinstance(outcome, str):
+        return redirect(url_for("practice.retry_result", attempt_id=attempt_id, job_id=outcome), 303)
+    return render_template("practice/result.html", outcome=outcome, retry_of=attempt_id)
+
+
+@bp.get("/retry/<int:attempt_id>/<job_id>")
+@login_required
+def retry_result(attempt_id: int, job_id: str) -> Any:
+    """A queued retry: a page that refreshes itself until a grader worker has run it, then its result."""
+    from graders import Grade
+
+    info = grading_queue.current().get(job_id)
+    if info is None or info.owner != f"user:{g.user.id}" or info.name != "grade_retry":
+        abort(404, "There is no such retry of yours (finished runs are kept a day).")
+    if info.state in ("queued", "running"):
+        return render_template("jobs/wait.html", info=info), 202
+    if info.state == "failed" or not info.result:
+        abort(503, "This retry could not be graded: go back and try again.")
+    done = info.result
+    outcome = practice.retry_outcome(get_session(), g.user, done["question_id"], int(done["seed"]), done["answer"],
+                                     Grade(**done["grade"]), utcnow())
     return render_template("practice/result.html", outcome=outcome, retry_of=attempt_id)
 
 
