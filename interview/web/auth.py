@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from functools import wraps
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
@@ -49,9 +51,17 @@ def instructor_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+# Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so
+# "/\t/evil.com" or "/\\evil.com" would leave the site: any such character refuses the target.
+_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    """`target` if it is a path on this site, else today's practice: never another host."""
+    if target and target.startswith("/") and not target.startswith("//") and not _UNSAFE_IN_NEXT.search(target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("practice.today")
 
 
