@@ -6,6 +6,7 @@ JSON and imported into a fresh instance with nothing lost.
 from __future__ import annotations
 
 import re
+import secrets
 import typing
 from datetime import date, datetime
 from typing import Any, Callable
@@ -43,7 +44,8 @@ def create_user(session: Session, name: str, password: str | None = None, role: 
         raise AccountError(f"Choose a password of at least {MIN_PASSWORD} characters.")
     if session.exec(select(User).where(User.name == name)).first() is not None:
         raise AccountError(f"The name '{name}' is taken.")
-    user = User(name=name, role=role, password_hash=generate_password_hash(password) if password else None)
+    user = User(name=name, role=role, password_hash=generate_password_hash(password) if password else None,
+                session_key=secrets.token_hex(32))
     session.add(user)
     session.commit()
     session.refresh(user)
@@ -60,6 +62,39 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
 
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def session_key(session: Session, user: User) -> str:
+    """The key a new session cookie of `user` carries (made on first use for accounts older than keys)."""
+    if not user.session_key:
+        return revoke_sessions(session, user)
+    return user.session_key
+
+
+def session_is_current(user: User | None, key: Any) -> bool:
+    """Whether a cookie's key is the account's current one: false once it signed out, changed its
+    password, or was deleted."""
+    return (user is not None and bool(user.session_key) and isinstance(key, str)
+            and secrets.compare_digest(key, user.session_key))  # type: ignore[arg-type]
+
+
+def revoke_sessions(session: Session, user: User) -> str:
+    """End every session of `user` (all devices) by replacing its key; returns the new key."""
+    user.session_key = secrets.token_hex(32)
+    session.add(user)
+    session.commit()
+    return user.session_key
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> str:
+    """Set a new password after checking the current one; every other session of the account
+    ends. Returns the new session key for the cookie of the request that made the change."""
+    if not user.password_hash or not check_password_hash(user.password_hash, current or ""):
+        raise AccountError("The current password is wrong.")
+    if len(new or "") < MIN_PASSWORD:
+        raise AccountError(f"Choose a password of at least {MIN_PASSWORD} characters.")
+    user.password_hash = generate_password_hash(new)
+    return revoke_sessions(session, user)
 
 
 def local_user(session: Session) -> User:

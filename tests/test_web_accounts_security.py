@@ -23,8 +23,7 @@ def app(engine: sa.Engine, bundled_bank: list) -> Flask:
         sync_bank(s, bundled_bank)
         accounts.create_user(s, "alice", "alice password")
         accounts.create_user(s, "teacher", "teacher password", role="instructor")
-    return create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "test-secret", "TESTING": True,
-                       "RATELIMIT_ENABLED": False})
+    return create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "test-secret", "TESTING": True})
 
 
 HOSTILE_NEXT = [
@@ -36,8 +35,11 @@ HOSTILE_NEXT = [
 
 
 def test_sign_in_redirects_only_to_same_site_paths(app: Flask) -> None:
+    addresses = iter(range(1, 250))
+
     def after_sign_in(target: str) -> str:
-        c = app.test_client()
+        c = app.test_client()  # each from its own address: sign-in is rate-limited per address
+        c.environ_base["REMOTE_ADDR"] = f"10.0.0.{next(addresses)}"
         resp = c.post(f"/signin?next={quote(target, safe='')}",
                       data={"csrf_token": csrf_of(c.get("/signin").data), "name": "alice", "password": "alice password"})
         assert resp.status_code == 302
@@ -48,3 +50,105 @@ def test_sign_in_redirects_only_to_same_site_paths(app: Flask) -> None:
     # a percent sign is plain text in a path: "/%0a" stays a path on this site
     for target in ("/progress/", "/practice/q/some-id?x=1#top", "/mock/3", "/%0a"):
         assert after_sign_in(target) == target
+
+
+def stolen_copy(app: Flask, c: FlaskClient) -> FlaskClient:
+    """Another browser holding a copy of `c`'s session cookie, as an attacker who captured it would."""
+    cookie = c.get_cookie("session")
+    assert cookie is not None
+    thief = app.test_client()
+    thief.set_cookie("session", cookie.value)
+    return thief
+
+
+def signed_in_as(c: FlaskClient) -> str | None:
+    page = c.get("/account")
+    if page.status_code != 200:
+        return None
+    m = re.search(rb"Type your name \(<code>([^<]+)</code>\)", page.data)
+    assert m
+    return m.group(1).decode()
+
+
+def test_signing_out_ends_every_copy_of_the_cookie(app: Flask) -> None:
+    c = app.test_client()
+    sign_in(c, "alice", "alice password")
+    other_device = app.test_client()
+    sign_in(other_device, "alice", "alice password")
+    thief = stolen_copy(app, c)
+    assert signed_in_as(thief) == "alice"
+    assert c.post("/signout", data={"csrf_token": csrf_of(c.get("/account").data)}).status_code == 302
+    assert signed_in_as(thief) is None
+    assert thief.get("/practice/").headers["Location"].startswith("/signin")
+    assert signed_in_as(other_device) is None  # sign-out is everywhere
+    sign_in(c, "alice", "alice password")  # and signing in again works
+    assert signed_in_as(c) == "alice"
+
+
+def test_a_deleted_accounts_cookie_never_signs_in_as_a_newcomer(app: Flask, engine: sa.Engine) -> None:
+    c = app.test_client()
+    page = c.get("/signup")
+    c.post("/signup", data={"csrf_token": csrf_of(page.data), "name": "carol", "password": "carol password",
+                            "confirm": "carol password"})
+    assert signed_in_as(c) == "carol"
+    thief = stolen_copy(app, c)
+    with Session(engine) as s:
+        carol_id = accounts.authenticate(s, "carol", "carol password").id  # type: ignore[union-attr]
+    resp = c.post("/account/delete", data={"csrf_token": csrf_of(c.get("/account").data), "confirm_name": "carol"})
+    assert resp.status_code == 302
+    newcomer = app.test_client()
+    page = newcomer.get("/signup")
+    newcomer.post("/signup", data={"csrf_token": csrf_of(page.data), "name": "dave", "password": "dave password",
+                                   "confirm": "dave password"})
+    assert signed_in_as(newcomer) == "dave"
+    with Session(engine) as s:
+        dave_id = accounts.authenticate(s, "dave", "dave password").id  # type: ignore[union-attr]
+    assert dave_id != carol_id and dave_id > carol_id
+    assert signed_in_as(thief) is None
+
+
+def test_changing_the_password_ends_other_sessions(app: Flask) -> None:
+    c = app.test_client()
+    sign_in(c, "alice", "alice password")
+    thief = stolen_copy(app, c)
+    token = csrf_of(c.get("/account").data)
+    form = {"csrf_token": token, "current_password": "alice password", "new_password": "a new secret",
+            "confirm": "a new secret"}
+    assert c.post("/account/password", data={**form, "csrf_token": ""}).status_code == 400  # CSRF
+    wrong = c.post("/account/password", data={**form, "current_password": "guess guess"})
+    assert wrong.status_code == 400 and b"current password is wrong" in wrong.data
+    short = c.post("/account/password", data={**form, "new_password": "short", "confirm": "short"})
+    assert short.status_code == 400 and b"at least 8" in short.data
+    differ = c.post("/account/password", data={**form, "confirm": "something else"})
+    assert differ.status_code == 400 and b"differ" in differ.data
+    assert signed_in_as(thief) == "alice"  # failed changes revoke nothing
+    assert c.post("/account/password", data=form).status_code == 302
+    assert signed_in_as(c) == "alice"  # the browser that changed it stays signed in
+    assert signed_in_as(thief) is None
+    fresh = app.test_client()
+    resp = fresh.post("/signin", data={"csrf_token": csrf_of(fresh.get("/signin").data), "name": "alice",
+                                       "password": "alice password"})
+    assert resp.status_code == 401
+    sign_in(fresh, "alice", "a new secret")
+
+
+def test_password_changes_are_rate_limited(engine: sa.Engine, bundled_bank: list) -> None:
+    with Session(engine) as s:
+        accounts.create_user(s, "alice", "alice password")
+    app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "test-secret", "TESTING": True})
+    c = app.test_client()
+    sign_in(c, "alice", "alice password")
+    token = csrf_of(c.get("/account").data)
+    codes = [c.post("/account/password", data={"csrf_token": token, "current_password": f"guess {i}",
+                                               "new_password": "whatever1", "confirm": "whatever1"}).status_code
+             for i in range(11)]
+    assert codes[:9] == [400] * 9 and codes[-1] == 429
+
+
+def test_the_local_instance_has_no_password_form(engine: sa.Engine, bundled_bank: list) -> None:
+    with Session(engine) as s:
+        sync_bank(s, bundled_bank)
+    c = create_app({"ENGINE": engine, "SECRET_KEY": "x", "TESTING": True}).test_client()
+    page = c.get("/account")
+    assert page.status_code == 200 and b"Change password" not in page.data
+    assert c.post("/account/password", data={"csrf_token": csrf_of(page.data)}).status_code == 404

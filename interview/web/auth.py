@@ -25,9 +25,20 @@ def load_user() -> None:
     db = get_session()
     if current_app.config["MULTI_USER"]:
         uid = session.get("user_id")
-        g.user = db.get(User, uid) if isinstance(uid, int) else None
+        user = db.get(User, uid) if isinstance(uid, int) else None
+        if uid is not None and not accounts.session_is_current(user, session.get("key")):
+            session.clear()  # signed out elsewhere, password changed, or account deleted
+            user = None
+        g.user = user
     else:
         g.user = accounts.local_user(db)
+
+
+def _start_session(user: User) -> None:
+    """A fresh cookie for `user`, carrying the account's current session key."""
+    session.clear()
+    session["user_id"] = user.id
+    session["key"] = accounts.session_key(get_session(), user)
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,8 +100,7 @@ def signup() -> Any:
         except accounts.AccountError as exc:
             error = str(exc)
         else:
-            session.clear()
-            session["user_id"] = user.id
+            _start_session(user)
             return redirect(url_for("practice.today"))
     return render_template("auth/signup.html", error=error), (400 if error else 200)
 
@@ -106,14 +116,16 @@ def signin() -> Any:
         if user is None:
             error = "Wrong name or password."
         else:
-            session.clear()
-            session["user_id"] = user.id
+            _start_session(user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/signin.html", error=error), (401 if error else 200)
 
 
 @bp.post("/signout")
 def signout() -> Any:
+    """Ends every session of the account, not only this browser's: a copied cookie dies too."""
+    if current_app.config["MULTI_USER"] and g.user is not None:
+        accounts.revoke_sessions(get_session(), g.user)
     session.clear()
     return redirect(url_for("auth.signin") if current_app.config["MULTI_USER"] else url_for("practice.today"))
 
@@ -140,6 +152,25 @@ def account() -> Any:
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", error=error, areas=AREAS, topics=TOPICS,
                            memory=optimizer.status(get_session(), g.user)), (400 if error else 200)
+
+
+@bp.post("/account/password")
+@limiter.limit(ACCOUNT_CREATION_LIMIT)
+@login_required
+def change_password() -> Any:
+    """A new password (the current one required); every other session of the account ends."""
+    if not current_app.config["MULTI_USER"]:
+        abort(404, "A local instance has no passwords.")
+    try:
+        if request.form.get("new_password") != request.form.get("confirm"):
+            raise accounts.AccountError("The two new passwords differ.")
+        key = accounts.change_password(get_session(), g.user, request.form.get("current_password", ""),
+                                       request.form.get("new_password", ""))
+    except accounts.AccountError as exc:
+        abort(400, str(exc))
+    session["key"] = key  # this browser stays signed in; every other one is signed out
+    flash("Password changed: every other session of this account is signed out.")
+    return redirect(url_for("auth.account"))
 
 
 @bp.post("/account/optimize")
@@ -183,8 +214,7 @@ def import_data() -> Any:
     except accounts.AccountError as exc:
         abort(400, str(exc))
     if current_app.config["MULTI_USER"]:
-        session.clear()
-        session["user_id"] = user.id
+        _start_session(user)
     flash(f"Imported as '{user.name}'.")
     return redirect(url_for("practice.today"))
 
