@@ -2,19 +2,24 @@
 ids are never reused, and the database is private to its owner."""
 from __future__ import annotations
 
+import io
+import json
+import os
 import re
+import stat
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from interview import accounts
+from interview import accounts, db, practice
+from interview.models import Attempt
 from interview.sync import sync_bank
 from interview.web import create_app
-from tests.test_web_app import csrf_of, sign_in
+from tests.test_web_app import answer_numeric, csrf_of, question_of_kind, sign_in
 
 
 @pytest.fixture
@@ -152,3 +157,67 @@ def test_the_local_instance_has_no_password_form(engine: sa.Engine, bundled_bank
     page = c.get("/account")
     assert page.status_code == 200 and b"Change password" not in page.data
     assert c.post("/account/password", data={"csrf_token": csrf_of(page.data)}).status_code == 404
+
+
+def test_the_database_is_private_to_its_owner(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    old_umask = os.umask(0o022)  # the usual umask, which made the file 0644 in a 0755 directory
+    try:
+        data = tmp_path / "data"
+        data.mkdir(mode=0o755)
+        data.chmod(0o755)
+        monkeypatch.setenv("INTERVIEW_DATA_DIR", str(data))
+        engine = db.make_engine()  # the default database in the data directory
+        db.migrate(engine)
+        with Session(engine) as s:
+            accounts.create_user(s, "alice", "alice password")
+            files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
+        engine.dispose()
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        assert {"interview.db", "interview.db-wal", "interview.db-shm"} <= set(files)
+        assert files == {name: 0o600 for name in files}
+
+        elsewhere = tmp_path / "shared" / "app.db"  # an operator's path: the file is tightened, made 0600
+        elsewhere.parent.mkdir(mode=0o755)
+        elsewhere.touch(mode=0o644)
+        engine = db.make_engine(f"sqlite:///{elsewhere}")
+        db.migrate(engine)
+        engine.dispose()
+        assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o600
+        fresh = tmp_path / "new" / "dir" / "app.db"
+        db.make_engine(f"sqlite:///{fresh}").dispose()
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o600 and stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
+    finally:
+        os.umask(old_umask)
+
+
+def test_a_huge_answer_is_graded_but_stored_cut(app: Flask, engine: sa.Engine) -> None:
+    c = app.test_client()
+    sign_in(c, "alice", "alice password")
+    _, form = answer_numeric(c, question_of_kind(engine, "numeric"))
+    form["answer"] = "9" * 400_000
+    assert c.post("/practice/answer", data=form).status_code == 200
+    with Session(engine) as s:
+        stored = s.exec(select(Attempt.answer)).one()
+    assert len(stored.encode()) < 64 * 1024 + 100  # 64 KiB kept, and a line saying so
+    assert stored.startswith("9" * 1000) and stored.endswith("[answer cut: 400,000 bytes, the first 65,536 kept]")
+    assert practice.kept_answer("é" * 40_000).endswith("kept]")  # cut on a character, never inside one
+    assert practice.kept_answer("short") == "short"
+
+
+def test_an_absurdly_large_post_gets_a_clear_413(app: Flask, engine: sa.Engine) -> None:
+    c = app.test_client()
+    sign_in(c, "alice", "alice password")
+    _, form = answer_numeric(c, question_of_kind(engine, "numeric"))
+    resp = c.post("/practice/answer", data={**form, "file": (io.BytesIO(b"x" * (3 * 2**20)), "big.txt")},
+                  content_type="multipart/form-data")
+    assert resp.status_code == 413 and b"at most 2 MB" in resp.data and b"Traceback" not in resp.data
+    with Session(engine) as s:
+        assert s.exec(select(Attempt)).first() is None
+    # an export is a whole history: the import takes a larger file (here 3 MB) than any form
+    export = json.dumps({"format": "interview-export/1", "user": {"name": "bulky"}}) + " " * (3 * 2**20)
+    anonymous = app.test_client()
+    resp = anonymous.post("/account/import", data={
+        "csrf_token": csrf_of(anonymous.get("/signup").data), "password": "a long password",
+        "confirm": "a long password", "file": (io.BytesIO(export.encode()), "me.json")},
+        content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.data[:300]

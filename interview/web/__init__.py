@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -24,6 +24,9 @@ csrf = CSRFProtect()
 # their own machine); a deployment with several worker processes points it at Redis
 # (INTERVIEW_RATELIMIT_STORAGE), or each worker would count only the attempts it served.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Any request body is refused past MAX_CONTENT_LENGTH (2 MB) with a 413 page, before it is read;
+# these routes take more: an export holds a learner's whole history.
+LARGER_BODIES = {"auth.import_data": 16 * 1024 * 1024}
 
 
 def _secret_key() -> str:
@@ -73,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key()
     engine = app.config["ENGINE"] or db.make_engine(app.config["DATABASE_URL"])
     app.extensions["engine"] = engine
+    app.before_request(_body_limit)  # before CSRF protection reads the form
     csrf.init_app(app)
     limiter.init_app(app)
     app.jinja_env.filters["markdown"] = markdown_html
@@ -86,6 +90,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     app.teardown_appcontext(_close_session)
     return app
+
+
+def _body_limit() -> None:
+    if request.endpoint in LARGER_BODIES:
+        request.max_content_length = LARGER_BODIES[request.endpoint]
 
 
 def get_session() -> Session:
@@ -113,6 +122,13 @@ def _register_errors(app: Flask) -> None:
     def too_many(exc: HTTPException) -> tuple[str, int]:
         return render_template("error.html", code=429, title="Too many attempts",
                                message="Too many sign-in attempts from here: wait a minute and try again."), 429
+
+    @app.errorhandler(413)
+    def too_large(exc: HTTPException) -> tuple[str, int]:
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
+        return render_template("error.html", code=413, title="Too large",
+                               message=f"This server takes at most {limit / 2**20:.0f} MB in one request: "
+                                       "nothing was saved. Send something smaller."), 413
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:
