@@ -28,6 +28,8 @@ from interview.models import Attempt, MockFormat, MockInterview, MockItem, Quest
 from interview.practice import kept_answer
 
 GRACE = timedelta(seconds=10)
+# A learner's own finished mocks: sat here, or brought in by an import (instructors see only "submitted").
+FINISHED = ("submitted", "imported")
 DEFAULT_FORMATS = Path(__file__).resolve().parent / "mock_formats.yaml"
 
 
@@ -272,8 +274,8 @@ def report(session: Session, user: User, mock_id: int, now: datetime) -> Report:
                      "explanation": variant.explanation, "question_id": spec.id})
         by_section.setdefault(item.section, []).append(att.score if att else 0.0)
     sections = [SectionResult(n, statistics.fmean(s), len(s)) for n, s in by_section.items()]
-    earlier = session.exec(select(MockInterview).where(MockInterview.user_id == user.id,
-                                                       MockInterview.status == "submitted")
+    earlier = session.exec(select(MockInterview).where(MockInterview.user_id == user.id,  # the learner's own trend
+                                                       MockInterview.status.in_(FINISHED))  # type: ignore[attr-defined]
                            .order_by(MockInterview.started_at)).all()
     trend = [{"id": m.id, "when": m.started_at, "format": m.format.get("name", m.format_slug), "score": m.score or 0.0}
              for m in earlier]

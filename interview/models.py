@@ -200,7 +200,7 @@ class MockInterview(SQLModel, table=True):
     started_at: datetime = _ts()
     deadline: datetime = _ts()
     submitted_at: Optional[datetime] = _ts(nullable=True)
-    status: str = Field(default="running", max_length=20)  # running | submitted
+    status: str = Field(default="running", max_length=20)  # running | submitted | imported (history from a file)
     score: Optional[float] = None
     assignment_id: Optional[int] = Field(default=None, foreign_key="cohortassignment.id")
 

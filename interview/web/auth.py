@@ -199,23 +199,37 @@ def export() -> Response:
 @bp.post("/account/import")
 @limiter.limit(ACCOUNT_CREATION_LIMIT)
 def import_data() -> Any:
-    """Bring an export into this instance as a new account (multi-user) or as the local learner's history."""
+    """An export into the signed-in learner's account (multi-user), the local learner's (single
+    user), or, signed out, into a new learner account made by the sign-up rules. Never into an
+    instructor's account: an import brings a learner's history and settings, nothing else."""
+    multi = current_app.config["MULTI_USER"]
+    if multi and g.user is not None and g.user.role != "learner":
+        abort(403, "Imports bring a learner's history: sign in as a learner (or sign out to import "
+                   "into a new learner account).")
     upload = request.files.get("file")
-    if upload is None:
+    if upload is None or not upload.filename:
         abort(400, "Choose an export file to import.")
-    if current_app.config["MULTI_USER"] and len(request.form.get("password", "")) < accounts.MIN_PASSWORD:
+    anonymous = multi and g.user is None
+    if anonymous and request.form.get("password", "") != request.form.get("confirm", request.form.get("password", "")):
+        abort(400, "The two passwords differ.")
+    if anonymous and len(request.form.get("password", "")) < accounts.MIN_PASSWORD:
         abort(400, f"Give the imported account a password of at least {accounts.MIN_PASSWORD} characters.")
     try:
         data = json.loads(upload.read().decode("utf-8"))
-        user = accounts.import_user(get_session(), data, name=request.form.get("name") or None,
-                                    password=request.form.get("password") or None)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         abort(400, "The file is not a JSON export.")
+    try:
+        if anonymous:
+            user = accounts.import_user(get_session(), data, name=request.form.get("name") or None,
+                                        password=request.form.get("password"))
+        else:
+            user = accounts.import_user(get_session(), data, into=g.user,
+                                        replace=request.form.get("replace") == "1")
     except accounts.AccountError as exc:
         abort(400, str(exc))
-    if current_app.config["MULTI_USER"]:
+    if anonymous:
         _start_session(user)
-    flash(f"Imported as '{user.name}'.")
+    flash(f"Imported into '{user.name}'.")
     return redirect(url_for("practice.today"))
 
 
