@@ -68,6 +68,7 @@ def test_an_import_never_makes_an_instructor_nor_takes_an_id(app: Flask, engine:
     assert mallory.password_hash and check_password_hash(mallory.password_hash, "mallory's password")
     assert mallory.session_key != "k" * 64 and mallory.created_at.year != 2000
     assert c.get("/instructor/").status_code == 403
+    assert c.get("/practice/").status_code == 200
     assert user_named(engine, "alice").role == "learner"  # type: ignore[union-attr]  # id 1 untouched
 
 

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from interview import accounts, db, practice
-from interview.models import Attempt
+from interview.models import Attempt, MockItem
 from interview.sync import sync_bank
 from interview.web import create_app
 from tests.test_web_app import answer_numeric, csrf_of, question_of_kind, sign_in
@@ -202,6 +202,15 @@ def test_a_huge_answer_is_graded_but_stored_cut(app: Flask, engine: sa.Engine) -
     assert stored.startswith("9" * 1000) and stored.endswith("[answer cut: 400,000 bytes, the first 65,536 kept]")
     assert practice.kept_answer("é" * 40_000).endswith("kept]")  # cut on a character, never inside one
     assert practice.kept_answer("short") == "short"
+    started = c.post("/mock/start", data={"csrf_token": csrf_of(c.get("/mock/").data), "format": "quick-5"})
+    assert started.status_code == 302
+    mock_id = int(started.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    saved = c.post(f"/mock/{mock_id}/save", data={"csrf_token": csrf_of(c.get(f"/mock/{mock_id}").data),
+                                                 "position": "0", "answer": "7" * 400_000, "seconds_spent": "5"})
+    assert saved.status_code == 302
+    with Session(engine) as s:
+        kept = s.exec(select(MockItem.answer).where(MockItem.mock_id == mock_id, MockItem.position == 0)).one()
+    assert kept is not None and kept.startswith("7" * 1000) and kept.endswith("the first 65,536 kept]")
 
 
 def test_an_absurdly_large_post_gets_a_clear_413(app: Flask, engine: sa.Engine) -> None:
