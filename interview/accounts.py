@@ -259,7 +259,7 @@ def _store_history(session: Session, user: User, doc: export_format.Export, now:
                                   seconds_spent=i.seconds_spent))
              for i in doc.mock_items}
     attempts = {a.id: added(Attempt(user_id=uid, question_id=a.question_id, question_version=a.question_version,
-                                    seed=a.seed, answer=a.answer, score=a.score, verdict=a.verdict, grade=a.grade,
+                                    seed=a.seed, answer=a.answer, score=a.score, verdict=a.verdict, grade=a.stored_grade(),
                                     seconds_taken=a.seconds_taken, hint_used=a.hint_used, self_rating=a.self_rating,
                                     submit_token=None, created_at=a.created_at,
                                     mock_item_id=items[a.mock_item_id] if a.mock_item_id else None))

@@ -102,6 +102,17 @@ class ReviewRow(_Row):
     attempt_id: Optional[int] = Field(default=None, ge=1)
 
 
+class GradeJson(_Row):
+    """An attempt's stored grade, in the shape the report and a replayed submit read back
+    (`graders.types.Grade`); its score and verdict, where given, are the attempt's own."""
+
+    score: Optional[float] = Field(default=None, ge=0, le=1)
+    verdict: Optional[Verdict] = None
+    feedback: list[str] = Field(default_factory=list, max_length=1000)
+    details: dict[str, Any] = Field(default_factory=dict)
+    needs_self_rating: bool = False
+
+
 class AttemptRow(_Row):
     id: int = Id
     question_id: str = QuestionId
@@ -110,7 +121,7 @@ class AttemptRow(_Row):
     answer: str
     score: float = Field(ge=0, le=1)
     verdict: Verdict
-    grade: Optional[dict[str, Any]] = None
+    grade: Optional[GradeJson] = None
     seconds_taken: Optional[float] = Seconds
     hint_used: bool = False
     self_rating: Optional[int] = Field(default=None, ge=1, le=4)
@@ -121,6 +132,14 @@ class AttemptRow(_Row):
     @classmethod
     def _cut(cls, value: str) -> str:
         return kept_answer(value)
+
+    def stored_grade(self) -> Optional[dict[str, Any]]:
+        """The grade as the database keeps it: the fields the file gave, score and verdict the attempt's."""
+        if self.grade is None:
+            return None
+        out = self.grade.model_dump(exclude_unset=True)
+        out.update({k: v for k, v in (("score", self.score), ("verdict", self.verdict)) if k in out})
+        return out
 
 
 class MockRow(_Row):

@@ -91,6 +91,10 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
                                                          "reviewed_at": "2026-05-01T09:00:00+00:00",
                                                          "due_after": "2026-05-02T09:00:00+00:00"}]),
      ["reviews[0].card_id", "no card 77"]),
+    ("feedback not a list", lambda d: d.update(attempts=[{
+        "id": 1, "question_id": d["cards"][0]["question_id"], "seed": 1, "answer": "1", "score": 1.0,
+        "verdict": "correct", "grade": {"feedback": 5}, "created_at": "2026-05-01T09:00:00+00:00"}]),
+     ["attempts[0].grade.feedback", "list"]),
     ("naive time", lambda d: d["cards"][0].update(due="2026-05-01T09:00:00"), ["cards[0].due", "timezone"]),
     ("not a number", lambda d: d["user"].update(desired_retention=float("nan")), ["user.desired_retention"]),
     ("unknown area", lambda d: d["user"].update(areas=["astrology"]), ["user.areas", "astrology"]),
