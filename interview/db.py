@@ -38,7 +38,7 @@ def _owner_only(path: Path, mode: int) -> None:
 
 
 def _private_sqlite_file(database: str) -> None:
-    """Create (or tighten) a SQLite database file as 0600 before SQLite opens it.
+    """Create (or tighten) a SQLite database file as 0600 just before SQLite opens it.
 
     A directory the operator chose for the file is left as it is, unless this creates it (0700);
     the default data directory is always 0700 (`data_dir`)."""
@@ -69,8 +69,12 @@ def _normalise(url: str) -> str:
 def make_engine(url: str | None = None, **kwargs: Any) -> sa.Engine:
     url = _normalise(url or default_url())
     if url.startswith("sqlite"):
-        _private_sqlite_file(sa.engine.make_url(url).database or "")
+        database = sa.engine.make_url(url).database or ""
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+
+        @sa.event.listens_for(engine, "do_connect")
+        def _private(*_args: Any) -> None:
+            _private_sqlite_file(database)  # on connecting, not before: an engine alone creates no file
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -184,7 +184,11 @@ def test_the_database_is_private_to_its_owner(tmp_path, monkeypatch: pytest.Monk
         engine.dispose()
         assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o600
         fresh = tmp_path / "new" / "dir" / "app.db"
-        db.make_engine(f"sqlite:///{fresh}").dispose()
+        engine = db.make_engine(f"sqlite:///{fresh}")
+        assert not fresh.exists()  # an engine alone makes no file (the CLI checks for one)
+        with engine.connect():
+            pass
+        engine.dispose()
         assert stat.S_IMODE(fresh.stat().st_mode) == 0o600 and stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
     finally:
         os.umask(old_umask)
