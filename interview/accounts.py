@@ -1,19 +1,22 @@
 """Accounts: creation, sign-in checks, the local learner, deletion, and moving your data.
 
 Passwords are hashed with werkzeug (scrypt); a user's whole history can be exported as
-JSON and imported into a fresh instance with nothing lost.
+JSON and imported into another instance: an import reads back only what a learner owns
+(`export_format`), never a role, an id or a score's standing.
 """
 from __future__ import annotations
 
 import re
-import typing
+import secrets
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from interview import export_format
+from interview.export_format import EXPORT_FORMAT
 from interview.models import (Attempt, Card, Cohort, CohortMember, MockFormat, MockInterview, MockItem, Question,
                               QuestionVersion, Review, User, utcnow)
 
@@ -21,7 +24,6 @@ LOCAL_USER = "me"
 ROLES = ("learner", "instructor", "admin")  # admin: only from the command line (see interview.permissions)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
 MIN_PASSWORD = 8
-EXPORT_FORMAT = "interview-export/1"
 
 
 class AccountError(ValueError):
@@ -35,7 +37,8 @@ def check_name(name: str) -> str:
     return name
 
 
-def create_user(session: Session, name: str, password: str | None = None, role: str = "learner") -> User:
+def create_user(session: Session, name: str, password: str | None = None, role: str = "learner",
+                commit: bool = True) -> User:
     name = check_name(name)
     if role not in ROLES:
         raise AccountError(f"Unknown role '{role}'.")
@@ -43,8 +46,12 @@ def create_user(session: Session, name: str, password: str | None = None, role: 
         raise AccountError(f"Choose a password of at least {MIN_PASSWORD} characters.")
     if session.exec(select(User).where(User.name == name)).first() is not None:
         raise AccountError(f"The name '{name}' is taken.")
-    user = User(name=name, role=role, password_hash=generate_password_hash(password) if password else None)
+    user = User(name=name, role=role, password_hash=generate_password_hash(password) if password else None,
+                session_key=secrets.token_hex(32))
     session.add(user)
+    if not commit:  # part of a larger change (an import) that commits or rolls back as a whole
+        session.flush()
+        return user
     session.commit()
     session.refresh(user)
     return user
@@ -60,6 +67,39 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
 
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def session_key(session: Session, user: User) -> str:
+    """The key a new session cookie of `user` carries (made on first use for accounts older than keys)."""
+    if not user.session_key:
+        return revoke_sessions(session, user)
+    return user.session_key
+
+
+def session_is_current(user: User | None, key: Any) -> bool:
+    """Whether a cookie's key is the account's current one: false once it signed out, changed its
+    password, or was deleted."""
+    return (user is not None and bool(user.session_key) and isinstance(key, str)
+            and secrets.compare_digest(key, user.session_key))  # type: ignore[arg-type]
+
+
+def revoke_sessions(session: Session, user: User) -> str:
+    """End every session of `user` (all devices) by replacing its key; returns the new key."""
+    user.session_key = secrets.token_hex(32)
+    session.add(user)
+    session.commit()
+    return user.session_key
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> str:
+    """Set a new password after checking the current one; every other session of the account
+    ends. Returns the new session key for the cookie of the request that made the change."""
+    if not user.password_hash or not check_password_hash(user.password_hash, current or ""):
+        raise AccountError("The current password is wrong.")
+    if len(new or "") < MIN_PASSWORD:
+        raise AccountError(f"Choose a password of at least {MIN_PASSWORD} characters.")
+    user.password_hash = generate_password_hash(new)
+    return revoke_sessions(session, user)
 
 
 def local_user(session: Session) -> User:
@@ -124,13 +164,7 @@ def delete_user(session: Session, user: User) -> str:
                                "an admin must exist first (`interview user add NAME --admin`), "
                                "or the cohorts' learners would lose their group. Nothing was deleted.")
     uid = user.id
-    mock_ids = [m.id for m in session.exec(select(MockInterview).where(MockInterview.user_id == uid)).all()]
-    session.exec(delete(Review).where(Review.user_id == uid))  # type: ignore[call-overload]
-    session.exec(delete(Attempt).where(Attempt.user_id == uid))  # type: ignore[call-overload]
-    if mock_ids:
-        session.exec(delete(MockItem).where(MockItem.mock_id.in_(mock_ids)))  # type: ignore[call-overload,attr-defined]
-    session.exec(delete(MockInterview).where(MockInterview.user_id == uid))  # type: ignore[call-overload]
-    session.exec(delete(Card).where(Card.user_id == uid))  # type: ignore[call-overload]
+    _delete_history(session, user)
     session.exec(delete(CohortMember).where(CohortMember.user_id == uid))  # type: ignore[call-overload]
     session.exec(update(Question).where(Question.author_id == uid).values(author_id=None))  # type: ignore[call-overload,arg-type]
     session.exec(update(QuestionVersion).where(QuestionVersion.author_id == uid).values(author_id=None))  # type: ignore[call-overload,arg-type]
@@ -146,6 +180,17 @@ def delete_user(session: Session, user: User) -> str:
         return ""
     assert heir is not None
     return f"Cohort(s) {', '.join(repr(c.name) for c in cohorts)} were handed to the admin '{heir.name}'."
+
+
+def _delete_history(session: Session, user: User) -> None:
+    """The account's cards, reviews, attempts and mocks, gone (not committed)."""
+    mock_ids = [m.id for m in session.exec(select(MockInterview).where(MockInterview.user_id == user.id)).all()]
+    session.exec(delete(Review).where(Review.user_id == user.id))  # type: ignore[call-overload]
+    session.exec(delete(Attempt).where(Attempt.user_id == user.id))  # type: ignore[call-overload]
+    if mock_ids:
+        session.exec(delete(MockItem).where(MockItem.mock_id.in_(mock_ids)))  # type: ignore[call-overload,attr-defined]
+    session.exec(delete(MockInterview).where(MockInterview.user_id == user.id))  # type: ignore[call-overload]
+    session.exec(delete(Card).where(Card.user_id == user.id))  # type: ignore[call-overload]
 
 
 def _row(obj: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -167,7 +212,7 @@ def export_user(session: Session, user: User) -> dict[str, Any]:
     return {
         "format": EXPORT_FORMAT,
         "exported_at": utcnow().isoformat(),
-        "user": _row(user, drop=("id", "password_hash")),
+        "user": _row(user, drop=("id", "password_hash", "session_key")),
         "cards": [_row(c, drop=("user_id",)) for c in cards],
         "reviews": [_row(r, drop=("user_id",)) for r in reviews],
         "attempts": [_row(a, drop=("user_id",)) for a in attempts],
@@ -176,71 +221,95 @@ def export_user(session: Session, user: User) -> dict[str, Any]:
     }
 
 
-def _parse_times(row: dict[str, Any], model: type) -> dict[str, Any]:
-    """ISO strings back to datetimes and dates, by each field's declared type."""
-    out = dict(row)
-    for key, field in model.model_fields.items():  # type: ignore[attr-defined]
-        value = out.get(key)
-        if not isinstance(value, str):
-            continue
-        types = typing.get_args(field.annotation) or (field.annotation,)
-        if datetime in types:
-            out[key] = datetime.fromisoformat(value)
-        elif date in types:
-            out[key] = date.fromisoformat(value)
-    return out
+def has_history(session: Session, user: User) -> bool:
+    """Whether the account holds any cards, reviews, attempts or mocks."""
+    return any(session.exec(select(model.id).where(model.user_id == user.id).limit(1)).first() is not None  # type: ignore[attr-defined]
+               for model in (Card, Review, Attempt, MockInterview))
 
 
-def _copy_rows(session: Session, model: type, rows: list[dict[str, Any]],
-               remap: dict[str, Callable[[Any], Any]] | None = None, keep_ids: bool = True,
-               **fixed: Any) -> dict[int, int]:
-    """Insert exported rows of one table under new ids; returns old id -> new id.
+def import_user(session: Session, data: Any, name: str | None = None, password: str | None = None, *,
+                into: User | None = None, replace: bool = False, now: datetime | None = None) -> User:
+    """Bring an export's history into an account; all or nothing.
 
-    `remap` turns old foreign keys into new ones; `fixed` sets columns for every row (the new
-    owner, a replay token that is not carried over)."""
-    ids: dict[int, int] = {}
-    for raw in rows:
-        row = _parse_times(raw, model)
-        old = row.pop("id")
-        for column, new_of in (remap or {}).items():
-            row[column] = new_of(row.get(column))
-        row.update(fixed)
-        obj = model(**row)
-        session.add(obj)
-        if keep_ids:  # other tables point at this one: learn the new id now
-            session.flush()
-            ids[old] = obj.id  # type: ignore[attr-defined]
-    return ids
-
-
-def import_user(session: Session, data: dict[str, Any], name: str | None = None, password: str | None = None) -> User:
-    """Recreate an exported learner; ids are remapped, nothing is lost. All or nothing."""
-    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-        raise AccountError(f"This is not an interview export (expected format '{EXPORT_FORMAT}').")
-    missing = sorted({c["question_id"] for c in data.get("cards", [])} - {q for q in session.exec(select(Question.id)).all()})
-    if missing:
-        raise AccountError(f"The export refers to questions this instance does not have: {', '.join(missing[:10])}")
-    profile = _parse_times(data["user"], User)
-    name = check_name(name or profile["name"])
-    if session.exec(select(User).where(User.name == name)).first() is not None:
-        raise AccountError(f"The name '{name}' is taken: choose another name for the imported account.")
+    `into`: an existing account (the signed-in learner, the local learner): its settings become the
+    file's and the history is added, which needs an empty account or `replace` (its history is
+    deleted first). Without `into`, a new learner account is made by the sign-up rules (`name`,
+    else the exported name; `password`). Only learner-owned fields are read (`export_format`);
+    rows get fresh ids and the importer as owner. Mocks come in as finished history, status
+    "imported", with no cohort assignment: an instructor's cohort page and assignment list count
+    only mocks sat on this instance, so a file cannot claim a submitted assignment or a running
+    mock with a far deadline."""
     try:
-        profile.update(name=name, password_hash=generate_password_hash(password) if password else None)
-        user = User(**profile)
-        session.add(user)
-        session.flush()
-        card_ids = _copy_rows(session, Card, data.get("cards", []), user_id=user.id)
-        mock_ids = _copy_rows(session, MockInterview, data.get("mocks", []), user_id=user.id)
-        item_ids = _copy_rows(session, MockItem, data.get("mock_items", []),
-                              remap={"mock_id": lambda old: mock_ids[old]})
-        attempt_ids = _copy_rows(session, Attempt, data.get("attempts", []), user_id=user.id, submit_token=None,
-                                 remap={"mock_item_id": lambda old: item_ids.get(old) if old else None})
-        _copy_rows(session, Review, data.get("reviews", []), user_id=user.id, keep_ids=False,
-                   remap={"card_id": lambda old: card_ids[old],
-                          "attempt_id": lambda old: attempt_ids.get(old) if old else None})
+        doc = export_format.parse(data)
+    except export_format.ExportError as exc:
+        raise AccountError(str(exc)) from None
+    now = now or utcnow()
+    known = set(session.exec(select(Question.id)).all())
+    missing = [f"'{qid[:80]}' ({where})" for qid, where in doc.question_ids().items() if qid not in known]
+    if missing:
+        raise AccountError(f"The export refers to questions this instance does not have: {', '.join(missing[:10])}"
+                           + (f" and {len(missing) - 10} more" if len(missing) > 10 else "") + ".")
+    if into is not None and has_history(session, into) and not replace:
+        raise AccountError(f"The account '{into.name}' already has history: import into an empty account, "
+                           "or choose to replace its history with the file's.")
+    try:
+        if into is None:
+            try:
+                user = create_user(session, name or doc.user.name or "", password, commit=False)
+            except AccountError as exc:
+                raise AccountError(f"{exc} Choose another name for the imported account."
+                                   if "taken" in str(exc) else str(exc)) from None
+        else:
+            user = into
+            if replace:
+                _delete_history(session, user)
+        _store_history(session, user, doc, now)
         session.commit()
-    except (KeyError, TypeError, ValueError) as exc:
+    except BaseException:
         session.rollback()
-        raise AccountError(f"The export is damaged ({type(exc).__name__}: {exc}); nothing was imported.") from None
+        raise
     session.refresh(user)
     return user
+
+
+def _store_history(session: Session, user: User, doc: export_format.Export, now: datetime) -> None:
+    """The file's settings and rows under `user`, every row with a fresh id."""
+    p = doc.user
+    user.interview_date, user.minutes_per_day, user.new_per_day = p.interview_date, p.minutes_per_day, p.new_per_day
+    user.areas, user.topics = p.areas or None, p.topics or None
+    user.fsrs_parameters, user.desired_retention = p.fsrs_parameters, p.desired_retention
+    session.add(user)
+    session.flush()
+    uid = user.id
+
+    def added(obj: Any) -> int:
+        session.add(obj)
+        session.flush()
+        return obj.id  # type: ignore[no-any-return]
+
+    cards = {c.id: added(Card(user_id=uid, question_id=c.question_id, state=c.state, step=c.step,
+                              stability=c.stability, difficulty=c.difficulty, due=c.due, last_review=c.last_review,
+                              reps=c.reps, lapses=c.lapses, created_at=c.created_at or now))
+             for c in doc.cards}
+    mocks = {}
+    for m in doc.mocks:
+        deadline = min(m.deadline, now)  # finished history: its clock has stopped
+        mocks[m.id] = added(MockInterview(user_id=uid, format_slug=m.format_slug, format=m.format,
+                                          started_at=min(m.started_at, deadline), deadline=deadline,
+                                          submitted_at=min(m.submitted_at or deadline, now), status="imported",
+                                          score=m.score, assignment_id=None))
+    items = {i.id: added(MockItem(mock_id=mocks[i.mock_id], position=i.position, section=i.section,
+                                  question_id=i.question_id, seed=i.seed, answer=i.answer, saved_at=i.saved_at,
+                                  seconds_spent=i.seconds_spent))
+             for i in doc.mock_items}
+    attempts = {a.id: added(Attempt(user_id=uid, question_id=a.question_id, question_version=a.question_version,
+                                    seed=a.seed, answer=a.answer, score=a.score, verdict=a.verdict, grade=a.stored_grade(),
+                                    seconds_taken=a.seconds_taken, hint_used=a.hint_used, self_rating=a.self_rating,
+                                    submit_token=None, created_at=a.created_at,
+                                    mock_item_id=items[a.mock_item_id] if a.mock_item_id else None))
+                for a in doc.attempts}
+    for r in doc.reviews:
+        session.add(Review(card_id=cards[r.card_id], user_id=uid, question_id=r.question_id, rating=r.rating,
+                           reviewed_at=r.reviewed_at, seconds_taken=r.seconds_taken, stability=r.stability,
+                           difficulty=r.difficulty, due_after=r.due_after,
+                           attempt_id=attempts[r.attempt_id] if r.attempt_id else None))

@@ -2,6 +2,10 @@
 
 SQLite in a per-user data directory by default (WAL mode, foreign keys on); any SQLAlchemy
 URL from `DATABASE_URL`. The schema is only ever changed by Alembic migrations.
+
+A SQLite database holds password hashes and every learner's answers: its file is made 0600
+before SQLite first opens it (SQLite gives the -wal, -shm and -journal files the mode of the
+database file), and the data directory is 0700, like the secret key beside it.
 """
 from __future__ import annotations
 
@@ -20,10 +24,35 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def data_dir() -> Path:
-    """Where the default database lives: $INTERVIEW_DATA_DIR or the OS's per-user data dir."""
+    """Where the default database lives: $INTERVIEW_DATA_DIR or the OS's per-user data dir (0700)."""
     path = Path(os.environ.get("INTERVIEW_DATA_DIR") or platformdirs.user_data_dir("interview", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _owner_only(path, 0o700)
     return path
+
+
+def _owner_only(path: Path, mode: int) -> None:
+    """Take group and other access away from `path` (a file or directory this app owns)."""
+    if path.stat().st_mode & 0o077:
+        path.chmod(mode)
+
+
+def _private_sqlite_file(database: str) -> None:
+    """Create (or tighten) a SQLite database file as 0600 just before SQLite opens it.
+
+    A directory the operator chose for the file is left as it is, unless this creates it (0700);
+    the default data directory is always 0700 (`data_dir`)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    _owner_only(path, 0o600)
+    for suffix in ("-wal", "-shm", "-journal"):  # left by an older run with a looser mode
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            _owner_only(side, 0o600)
 
 
 def default_url() -> str:
@@ -40,7 +69,12 @@ def _normalise(url: str) -> str:
 def make_engine(url: str | None = None, **kwargs: Any) -> sa.Engine:
     url = _normalise(url or default_url())
     if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database or ""
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+
+        @sa.event.listens_for(engine, "do_connect")
+        def _private(*_args: Any) -> None:
+            _private_sqlite_file(database)  # on connecting, not before: an engine alone creates no file
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:

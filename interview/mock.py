@@ -26,8 +26,11 @@ from graders.question import KINDS
 from graders.topics import AREAS, TOPICS
 from interview import catalog, scheduler
 from interview.models import Attempt, MockFormat, MockInterview, MockItem, Question, User
+from interview.practice import kept_answer
 
 GRACE = timedelta(seconds=10)
+# A learner's own finished mocks: sat here, or brought in by an import (instructors see only "submitted").
+FINISHED = ("submitted", "imported")
 DEFAULT_FORMATS = Path(__file__).resolve().parent / "mock_formats.yaml"
 
 
@@ -231,7 +234,7 @@ def save_answer(session: Session, user: User, mock_id: int, position: int, answe
     if item is None:
         raise MockError(f"This mock has no question {position + 1}.", 404)
     elapsed = (now - mock.started_at).total_seconds()
-    item.answer = answer
+    item.answer = kept_answer(answer)  # a mock answer is graded as stored: 64 KiB is far past any real one
     item.saved_at = now
     item.seconds_spent = float(min(max(0.0, seconds_spent), elapsed))
     session.add(item)
@@ -367,8 +370,8 @@ def report(session: Session, user: User, mock_id: int, now: datetime,
                      "spec": spec, "variant": variant, "grade": _grade_of(att)})
         by_section.setdefault(item.section, []).append(att.score if att else 0.0)
     sections = [SectionResult(n, statistics.fmean(s), len(s)) for n, s in by_section.items()]
-    earlier = session.exec(select(MockInterview).where(MockInterview.user_id == user.id,
-                                                       MockInterview.status == "submitted")
+    earlier = session.exec(select(MockInterview).where(MockInterview.user_id == user.id,  # the learner's own trend
+                                                       MockInterview.status.in_(FINISHED))  # type: ignore[attr-defined]
                            .order_by(MockInterview.started_at)).all()
     trend = [{"id": m.id, "when": m.started_at, "format": m.format.get("name", m.format_slug), "score": m.score or 0.0}
              for m in earlier if m.score is not None]

@@ -68,7 +68,13 @@ def _json(nullable: bool = True) -> Any:
     return Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=nullable))
 
 
+# SQLite AUTOINCREMENT: an id, once used, is never handed out again (a deleted account's id
+# would otherwise go to the next sign-up, and with it whatever still points at the old one).
+NO_ID_REUSE = {"sqlite_autoincrement": True}
+
+
 class User(SQLModel, table=True):
+    __table_args__ = NO_ID_REUSE
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, sa_column_kwargs={"unique": True}, index=False)
     password_hash: Optional[str] = Field(default=None, max_length=255)
@@ -82,6 +88,8 @@ class User(SQLModel, table=True):
     fsrs_parameters: Optional[list] = _json()  # fitted by `interview optimize`
     desired_retention: float = 0.9
     time_zone: Optional[str] = Field(default=None, max_length=64)  # IANA name; None: the browser's
+    # random, in the session cookie; replaced at sign-out, password change: every older cookie stops working
+    session_key: Optional[str] = Field(default=None, max_length=64)
 
 
 class Question(SQLModel, table=True):
@@ -155,7 +163,7 @@ class Attempt(SQLModel, table=True):
     """One graded answer; `submit_token` makes a double submit record once."""
 
     # today's minutes and the latest time ratios of a learner, read on every fresh plan
-    __table_args__ = (sa.Index("ix_attempt_user_id_created_at", "user_id", "created_at"),)
+    __table_args__ = (sa.Index("ix_attempt_user_id_created_at", "user_id", "created_at"), NO_ID_REUSE)
     id: Optional[int] = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     question_id: str = Field(foreign_key="question.id", max_length=80, index=True)
@@ -189,6 +197,7 @@ class MockFormat(SQLModel, table=True):
 
 
 class MockInterview(SQLModel, table=True):
+    __table_args__ = NO_ID_REUSE
     id: Optional[int] = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     format_slug: str = Field(max_length=80)
@@ -196,7 +205,7 @@ class MockInterview(SQLModel, table=True):
     started_at: datetime = _ts()
     deadline: datetime = _ts()
     submitted_at: Optional[datetime] = _ts(nullable=True)
-    status: str = Field(default="running", max_length=20)  # running | submitted
+    status: str = Field(default="running", max_length=20)  # running | submitted | imported (history from a file)
     score: Optional[float] = None
     assignment_id: Optional[int] = Field(default=None, foreign_key="cohortassignment.id")
 

@@ -28,6 +28,18 @@ TOKEN_MAX_AGE = 24 * 3600
 QUEUED_KINDS = frozenset({"code", "sql"})
 GradeLater = Callable[[Attempt], None]
 
+# What is kept of one answer: graded in full, but a 2 MB paste is not stored 2 MB at a time.
+ANSWER_KEPT_BYTES = 64 * 1024
+
+
+def kept_answer(answer: str) -> str:
+    """`answer` as stored: whole up to 64 KiB, else its start and a line saying it was cut."""
+    raw = answer.encode("utf-8")
+    if len(raw) <= ANSWER_KEPT_BYTES:
+        return answer
+    head = raw[:ANSWER_KEPT_BYTES].decode("utf-8", errors="ignore")
+    return f"{head}\n[answer cut: {len(raw):,} bytes, the first {ANSWER_KEPT_BYTES:,} kept]"
+
 
 class PracticeError(Exception):
     """A request that cannot be honoured; `status` is the HTTP status it deserves."""
@@ -143,8 +155,9 @@ def submit(session: Session, user: User, secret: str, token: str, answer: str, h
     suggested = scheduler.rating_from(grade, seconds, spec.time_limit, hint_used)
     for retry in (False, True):
         attempt = Attempt(user_id=user.id, question_id=row.id, question_version=row.version, seed=int(data["s"]),
-                          answer=answer, score=grade.score, verdict=grade.verdict, grade=grade.to_json(),
-                          seconds_taken=seconds, hint_used=hint_used, submit_token=data["n"], created_at=now)
+                          answer=kept_answer(answer), score=grade.score, verdict=grade.verdict,
+                          grade=grade.to_json(), seconds_taken=seconds, hint_used=hint_used,
+                          submit_token=data["n"], created_at=now)
         session.add(attempt)
         try:
             session.flush()

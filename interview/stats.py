@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from interview.mock import FINISHED
 from interview.models import MockInterview, Review, User
 
 
@@ -19,6 +20,7 @@ def reviews_per_day(session: Session, user: User, now: datetime, days: int = 30)
 
 
 def mock_trend(session: Session, user: User) -> list[MockInterview]:
+    """The learner's finished mocks, imported ones included (their own history)."""
     return list(session.exec(select(MockInterview).where(MockInterview.user_id == user.id,
-                                                         MockInterview.status == "submitted")
+                                                         MockInterview.status.in_(FINISHED))  # type: ignore[attr-defined]
                              .order_by(MockInterview.started_at)).all())

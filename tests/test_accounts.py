@@ -50,12 +50,12 @@ def strip_ids(doc: dict) -> dict:
     def clean(rows: list[dict], drop: tuple[str, ...]) -> list[dict]:
         return [{k: v for k, v in r.items() if k not in drop} for r in rows]
 
-    return {
-        "user": {k: v for k, v in doc["user"].items() if k != "name"},
+    return {  # the account's name, role and creation time are the importing instance's
+        "user": {k: v for k, v in doc["user"].items() if k not in ("name", "role", "created_at")},
         "cards": clean(doc["cards"], ("id",)),
         "reviews": clean(doc["reviews"], ("id", "card_id", "attempt_id")),
         "attempts": clean(doc["attempts"], ("id", "mock_item_id", "submit_token")),
-        "mocks": clean(doc["mocks"], ("id",)),
+        "mocks": clean(doc["mocks"], ("id", "status")),  # an imported mock is history: status "imported"
         "mock_items": clean(doc["mock_items"], ("id", "mock_id")),
         "links": [(r["attempt_id"] is not None) for r in doc["reviews"]],
     }
@@ -89,6 +89,7 @@ def test_export_import_round_trip_into_a_fresh_instance(engine: sa.Engine, tmp_p
         review = s.exec(select(Review).where(Review.user_id == imported.id, Review.attempt_id.is_not(None))).one()  # type: ignore[union-attr]
         assert s.get(Attempt, review.attempt_id).user_id == imported.id  # type: ignore[union-attr]
     assert strip_ids(again) == strip_ids(exported)
+    assert [m["status"] for m in again["mocks"]] == ["imported"]
     assert len(again["reviews"]) == 3 and again["user"]["interview_date"] == "2026-06-01"
 
 
@@ -100,7 +101,7 @@ def test_import_refuses_damaged_or_foreign_files(session: Session, bundled_bank:
     with pytest.raises(accounts.AccountError, match="taken"):
         accounts.import_user(session, doc)
     doc["reviews"][0]["card_id"] = 999999
-    with pytest.raises(accounts.AccountError, match="damaged"):
+    with pytest.raises(accounts.AccountError, match=r"reviews\[0\]\.card_id: no card 999999 in the file"):
         accounts.import_user(session, doc, name="grace2")
     assert session.exec(select(User).where(User.name == "grace2")).first() is None  # nothing half-imported
 

@@ -26,6 +26,9 @@ csrf = CSRFProtect()
 # their own machine); a deployment with several worker processes points it at Redis
 # (INTERVIEW_RATELIMIT_STORAGE), or each worker would count only the attempts it served.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Any request body is refused past MAX_CONTENT_LENGTH (2 MB) with a 413 page, before it is read;
+# these routes take more: an export holds a learner's whole history.
+LARGER_BODIES = {"auth.import_data": 16 * 1024 * 1024}
 
 
 def _secret_key() -> str:
@@ -75,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key()
     engine = app.config["ENGINE"] or db.make_engine(app.config["DATABASE_URL"])
     app.extensions["engine"] = engine
+    app.before_request(_body_limit)  # before CSRF protection reads the form
     from interview import grading_queue, jobs
 
     app.extensions["grading_queue"] = grading_queue.from_config(engine, app.config)
@@ -129,6 +133,11 @@ def localtime(moment: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return text if "%H" not in fmt else f"{text} {timezones.local(moment, zone).tzname()}"
 
 
+def _body_limit() -> None:
+    if request.endpoint in LARGER_BODIES:
+        request.max_content_length = LARGER_BODIES[request.endpoint]
+
+
 def get_session() -> Session:
     """One database session per request, closed when the request ends."""
     if "db_session" not in g:
@@ -166,6 +175,13 @@ def _register_errors(app: Flask) -> None:
         if request.accept_mimetypes.best == "application/json":
             return jsonify(error=message), 429  # type: ignore[return-value]
         return render_template("error.html", code=429, title="Too many attempts", message=message), 429
+
+    @app.errorhandler(413)
+    def too_large(exc: HTTPException) -> tuple[str, int]:
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
+        return render_template("error.html", code=413, title="Too large",
+                               message=f"This server takes at most {limit / 2**20:.0f} MB in one request: "
+                                       "nothing was saved. Send something smaller."), 413
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:

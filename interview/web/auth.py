@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from functools import wraps
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
@@ -23,9 +25,20 @@ def load_user() -> None:
     db = get_session()
     if current_app.config["MULTI_USER"]:
         uid = session.get("user_id")
-        g.user = db.get(User, uid) if isinstance(uid, int) else None
+        user = db.get(User, uid) if isinstance(uid, int) else None
+        if uid is not None and not accounts.session_is_current(user, session.get("key")):
+            session.clear()  # signed out elsewhere, password changed, or account deleted
+            user = None
+        g.user = user
     else:
         g.user = accounts.local_user(db)
+
+
+def _start_session(user: User) -> None:
+    """A fresh cookie for `user`, carrying the account's current session key."""
+    session.clear()
+    session["user_id"] = user.id
+    session["key"] = accounts.session_key(get_session(), user)
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,9 +74,17 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return access.declare(wrapped, access.ADMIN)
 
 
+# Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so
+# "/\t/evil.com" or "/\\evil.com" would leave the site: any such character refuses the target.
+_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    """`target` if it is a path on this site, else today's practice: never another host."""
+    if target and target.startswith("/") and not target.startswith("//") and not _UNSAFE_IN_NEXT.search(target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("practice.today")
 
 
@@ -92,8 +113,7 @@ def signup() -> Any:
         except accounts.AccountError as exc:
             error = str(exc)
         else:
-            session.clear()
-            session["user_id"] = user.id
+            _start_session(user)
             return redirect(url_for("practice.today"))
     return render_template("auth/signup.html", error=error), (400 if error else 200)
 
@@ -110,8 +130,7 @@ def signin() -> Any:
         if user is None:
             error = "Wrong name or password."
         else:
-            session.clear()
-            session["user_id"] = user.id
+            _start_session(user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/signin.html", error=error), (401 if error else 200)
 
@@ -119,6 +138,9 @@ def signin() -> Any:
 @bp.post("/signout")
 @access.public
 def signout() -> Any:
+    """Ends every session of the account, not only this browser's: a copied cookie dies too."""
+    if current_app.config["MULTI_USER"] and g.user is not None:
+        accounts.revoke_sessions(get_session(), g.user)
     session.clear()
     return redirect(url_for("auth.signin") if current_app.config["MULTI_USER"] else url_for("practice.today"))
 
@@ -161,6 +183,25 @@ def _learner_today() -> Any:
     return timezones.today(utcnow(), learner_zone())
 
 
+@bp.post("/account/password")
+@limiter.limit(ACCOUNT_CREATION_LIMIT)
+@login_required
+def change_password() -> Any:
+    """A new password (the current one required); every other session of the account ends."""
+    if not current_app.config["MULTI_USER"]:
+        abort(404, "A local instance has no passwords.")
+    try:
+        if request.form.get("new_password") != request.form.get("confirm"):
+            raise accounts.AccountError("The two new passwords differ.")
+        key = accounts.change_password(get_session(), g.user, request.form.get("current_password", ""),
+                                       request.form.get("new_password", ""))
+    except accounts.AccountError as exc:
+        abort(400, str(exc))
+    session["key"] = key  # this browser stays signed in; every other one is signed out
+    flash("Password changed: every other session of this account is signed out.")
+    return redirect(url_for("auth.account"))
+
+
 @bp.post("/account/optimize")
 @login_required
 @limiter.limit(OPTIMIZE_LIMIT, key_func=_user_key)
@@ -188,24 +229,37 @@ def export() -> Response:
 @limiter.limit(ACCOUNT_CREATION_LIMIT)
 @access.public
 def import_data() -> Any:
-    """Bring an export into this instance as a new account (multi-user) or as the local learner's history."""
+    """An export into the signed-in learner's account (multi-user), the local learner's (single
+    user), or, signed out, into a new learner account made by the sign-up rules. Never into an
+    instructor's account: an import brings a learner's history and settings, nothing else."""
+    multi = current_app.config["MULTI_USER"]
+    if multi and g.user is not None and g.user.role != "learner":
+        abort(403, "Imports bring a learner's history: sign in as a learner (or sign out to import "
+                   "into a new learner account).")
     upload = request.files.get("file")
-    if upload is None:
+    if upload is None or not upload.filename:
         abort(400, "Choose an export file to import.")
-    if current_app.config["MULTI_USER"] and len(request.form.get("password", "")) < accounts.MIN_PASSWORD:
+    anonymous = multi and g.user is None
+    if anonymous and request.form.get("password", "") != request.form.get("confirm", request.form.get("password", "")):
+        abort(400, "The two passwords differ.")
+    if anonymous and len(request.form.get("password", "")) < accounts.MIN_PASSWORD:
         abort(400, f"Give the imported account a password of at least {accounts.MIN_PASSWORD} characters.")
     try:
         data = json.loads(upload.read().decode("utf-8"))
-        user = accounts.import_user(get_session(), data, name=request.form.get("name") or None,
-                                    password=request.form.get("password") or None)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         abort(400, "The file is not a JSON export.")
+    try:
+        if anonymous:
+            user = accounts.import_user(get_session(), data, name=request.form.get("name") or None,
+                                        password=request.form.get("password"))
+        else:
+            user = accounts.import_user(get_session(), data, into=g.user,
+                                        replace=request.form.get("replace") == "1")
     except accounts.AccountError as exc:
         abort(400, str(exc))
-    if current_app.config["MULTI_USER"]:
-        session.clear()
-        session["user_id"] = user.id
-    flash(f"Imported as '{user.name}'.")
+    if anonymous:
+        _start_session(user)
+    flash(f"Imported into '{user.name}'.")
     return redirect(url_for("practice.today"))
 
 
