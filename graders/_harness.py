@@ -47,9 +47,10 @@ MAX_TIMEOUTS = 2  # after this many timed-out tests the rest are skipped (bounds
 _clock = time.perf_counter
 
 
-def _jsonable(x, depth=0):
-    """The returned value as JSON data: tuples/arrays -> lists; anything else is tagged."""
-    if depth > 50:
+def _jsonable(x, depth=0, limit=50):
+    """The returned value as JSON data: tuples/arrays -> lists; anything else is tagged.
+    `limit`: the nesting allowed (a timed call's fingerprint allows deep trees, see _digest)."""
+    if depth > limit:
         raise ValueError("nested too deeply")
     if x is None or isinstance(x, (bool, str)):
         return x
@@ -59,17 +60,17 @@ def _jsonable(x, depth=0):
         return x
     mod = type(x).__module__ or ""
     if mod.startswith("numpy") and hasattr(x, "tolist"):
-        return _jsonable(x.tolist(), depth + 1)
+        return _jsonable(x.tolist(), depth + 1, limit)
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v, depth + 1) for v in x]
+        return [_jsonable(v, depth + 1, limit) for v in x]
     if isinstance(x, (set, frozenset)):
-        items = [_jsonable(v, depth + 1) for v in x]
+        items = [_jsonable(v, depth + 1, limit) for v in x]
         try:
             return sorted(items)
         except TypeError:
             return items
     if isinstance(x, dict):
-        return {"__dict__": [[_jsonable(k, depth + 1), _jsonable(v, depth + 1)] for k, v in x.items()]}
+        return {"__dict__": [[_jsonable(k, depth + 1, limit), _jsonable(v, depth + 1, limit)] for k, v in x.items()]}
     return {"__object__": type(x).__name__, "repr": repr(x)[:200]}
 
 
@@ -173,7 +174,9 @@ def _digest(value, compare):
             return {k: canon(v) for k, v in x.items()}
         return x
 
-    v = canon(_jsonable(value))
+    # a timed call's input is large: a chain-shaped tree nests as deep as the size (the tests'
+    # own values stay under the 50 levels that _jsonable allows by default)
+    v = canon(_jsonable(value, limit=20_000))
     if compare == "unordered" and isinstance(v, list):
         v = sorted(json.dumps(x, sort_keys=True) for x in v)
     return hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()
@@ -195,13 +198,16 @@ def _cpu_of_child(job, code, args):
         try:
             _only_std_fds(keep=(dig_w,))  # in particular the worker's result pipe: the learner cannot report
             _no_forks()
+            sys.setrecursionlimit(job.get("recursion_limit", 3000))  # the same limit as the tests' calls
             gc.disable()  # as timeit does: a collection pass over the big input is O(n) noise per call
             value = None
             if code is not None:
                 ns = {"__name__": "solution", "__builtins__": __builtins__}
                 exec(code, ns)
                 value = ns[job["function"]](*args)
-            # the empty child fingerprints None the same way: that fixed cost cancels out
+            # the empty child fingerprints None the same way: that fixed cost cancels out; a
+            # chain-shaped tree as large as the size nests that deep, more than the calls' limit
+            sys.setrecursionlimit(60_000)
             os.write(dig_w, (str(_digest(value, job.get("compare", "exact"))) + "\n").encode())
         except BaseException as exc:  # noqa: BLE001 - a failing call ends the timing of this size
             status = 1

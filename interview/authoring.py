@@ -98,11 +98,13 @@ def retire(session: Session, user: User, question_id: str, now: datetime | None 
     return row
 
 
-def restore(session: Session, question_id: str, now: datetime | None = None) -> Question:
-    """Undo a retirement: the question is practised again, its learners' history intact."""
+def restore(session: Session, user: User, question_id: str, now: datetime | None = None) -> Question:
+    """Undo a retirement: the question is practised again, its learners' history intact; only
+    what `user` may edit (as for retiring)."""
     row = session.get(Question, question_id)
     if row is None:
         raise AuthoringError([Problem(question_id, "id", "no such question")], 404)
+    _require_edit(user, row, question_id)
     row.status, row.updated_at = "active", now or utcnow()
     session.add(row)
     session.commit()

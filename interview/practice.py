@@ -352,11 +352,14 @@ def again(session: Session, user: User, secret: str, attempt_id: int, now: datet
 
 
 def practise(session: Session, user: User, secret: str, token: str, answer: str, now: datetime,
-             grade_later: Callable[[str, int, str], str] | None = None) -> Outcome | str:
+             grade_later: Callable[[str, int, str], str] | None = None, retry_of: int | None = None) -> Outcome | str:
     """Grade a retry on the variant in the signed token and record nothing: no attempt, no review.
 
     Code and SQL retries run the sandbox, so with `grade_later` (question id, seed, answer ->
-    job id) they go to the grading queue and the job id comes back instead of an outcome."""
+    job id) they go to the grading queue and the job id comes back instead of an outcome.
+    `retry_of`, the attempt retried, must be the learner's own (checked before the form)."""
+    if retry_of is not None:
+        _own_attempt(session, user, retry_of)
     data = read_token(secret, token, user, now)
     row, spec = catalog.get(session, data["q"], include_retired=True)
     if grade_later is not None and spec.kind in QUEUED_KINDS:

@@ -98,12 +98,15 @@ def _editor_post(editing: Question | None) -> Any:
     return redirect(url_for("instructor.job", job_id=job_id, editing=editing.id if editing else None), 303)
 
 
+EDITOR_JOBS = ("check_question", "save_question", "import_questions")  # what this page shows
+
+
 @bp.get("/jobs/<job_id>")
 def job(job_id: str) -> Any:
     """An editor check or save, or a zip import, as it stands: a waiting page (202, refreshes
     itself) until a grader worker has run it, then its result."""
     info = grading_queue.current().get(job_id)
-    if info is None or info.owner != f"user:{g.user.id}":
+    if info is None or info.owner != f"user:{g.user.id}" or info.name not in EDITOR_JOBS:
         abort(404, "There is no such job of yours (finished jobs are kept a day).")
     if info.state in ("queued", "running"):
         return render_template("jobs/wait.html", info=info), 202
@@ -157,7 +160,7 @@ def retire(question_id: str) -> Any:
 def restore(question_id: str) -> Any:
     """Undo a retirement."""
     try:
-        authoring.restore(get_session(), question_id, utcnow())
+        authoring.restore(get_session(), g.user, question_id, utcnow())
     except authoring.AuthoringError as exc:
         abort(exc.status, str(exc))
     flash(f"'{question_id}' is active again.")

@@ -215,7 +215,7 @@ def retry(attempt_id: int) -> Any:
 
     try:
         outcome = practice.practise(get_session(), g.user, _secret(), request.form.get("token", ""),
-                                    _answer_text(), utcnow(), grade_later=grade_later)
+                                    _answer_text(), utcnow(), grade_later=grade_later, retry_of=attempt_id)
     except practice.PracticeError as exc:
         abort(exc.status, str(exc))
     except grading_queue.Refused as exc:
