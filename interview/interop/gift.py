@@ -224,7 +224,7 @@ def _numerical(spec: str, notes: list[str], line: int) -> tuple[str, dict[str, A
     try:
         if ".." in chosen:
             lo, hi = (float(x) for x in chosen.split("..", 1))
-            value, tol = (lo + hi) / 2, abs(hi - lo) / 2
+            value, tol = float(f"{(lo + hi) / 2:.12g}"), float(f"{abs(hi - lo) / 2:.12g}")
         elif ":" in _restore(chosen):
             v, t = _restore(chosen).split(":", 1)
             value, tol = float(v), abs(float(t))

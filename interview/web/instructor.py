@@ -138,7 +138,7 @@ def import_upload() -> Any:
     browser as it happens rather than all at once at the end."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        abort(400, "Choose a .zip of question files, or a single .yaml file.")
+        abort(400, "Choose a .zip of question files, a single .yaml file, a Moodle XML (.xml) or a GIFT (.gift) file.")
     data = upload.read()
     name = Path(upload.filename).name
     author_id = g.user.id
