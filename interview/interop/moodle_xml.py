@@ -648,6 +648,7 @@ def export(questions: Iterable[Question]) -> tuple[bytes, list[tuple[str, str]],
             export_question(quiz, question, mine)
         except Unmappable as exc:
             refused.append((question.id, str(exc)))
+            quiz.append(ET.Comment(f" not exported: {question.id}: {exc} ".replace("--", "- -")))
             continue
         notes += [(question.id, n) for n in mine]
     ET.indent(quiz)

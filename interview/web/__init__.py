@@ -77,9 +77,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     app.jinja_env.filters["markdown"] = markdown_html
 
-    from interview.web import auth, browse, instructor, mock, practice, progress
+    from interview.web import auth, browse, instructor, interop, mock, practice, progress
 
-    for blueprint in (auth.bp, browse.bp, practice.bp, mock.bp, progress.bp, instructor.bp):
+    for blueprint in (auth.bp, browse.bp, practice.bp, mock.bp, progress.bp, instructor.bp, interop.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="index", view_func=browse.index)
     app.add_url_rule("/healthz", endpoint="healthz", view_func=lambda: "ok")
