@@ -26,7 +26,7 @@ def test_import_page_takes_moodle_xml_and_gift(teacher: FlaskClient, engine: sa.
     resp = teacher.post("/instructor/import", data={"csrf_token": token, "file": (io.BytesIO(
         (FIXTURES / "moodle_calculated.xml").read_bytes()), "stats.xml")}, content_type="multipart/form-data")
     body = resp.get_data(as_text=True)
-    assert "added 2" in body and "Converted with a note" in body and "log-uniform" in body
+    assert "added 3" in body and "Converted with a note" in body and "log-uniform" in body
     with Session(engine) as s:
         row = s.get(Question, "expected-gain-game")
         owner = s.get(User, row.author_id) if row else None

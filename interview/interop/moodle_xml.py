@@ -11,6 +11,7 @@ with defusedxml (no DTDs, no entities, no external references) after a size chec
 from __future__ import annotations
 
 import ast
+import html
 import json
 import math
 import re
@@ -111,8 +112,27 @@ def _fraction(a: ET.Element) -> float:
         raise _Refuse(f"an answer's fraction '{a.get('fraction', '')[:20]}' is not a number") from None
 
 
+_TEXT_FORMULA = re.compile(r"\{=((?:[^{}]|\{[A-Za-z_][A-Za-z0-9_]*\})+)\}")
+
+
+def _formula_slots(q: ET.Element, slots: dict[str, str]) -> None:
+    """A calculated question's `{=...}` text formulas become formula parameters (`{f1}`): the
+    texts of `q` are rewritten in place; `slots` maps each formula to its parameter's name."""
+    for node in q.iter("text"):
+        if node.text and "{=" in node.text:
+            def slot(m: re.Match[str]) -> str:
+                expr = html.unescape(m.group(1))
+                if expr not in slots:
+                    slots[expr] = f"f{len(slots) + 1}"
+                return "{" + slots[expr] + "}"
+            node.text = _TEXT_FORMULA.sub(slot, node.text)
+
+
 def _convert(q: ET.Element, qtype: str, notes: list[str], category: str) -> dict[str, Any]:
     calculated = qtype in ("calculated", "calculatedsimple")
+    slots: dict[str, str] = {}
+    if calculated:
+        _formula_slots(q, slots)
     prompt = _html(q, "questiontext", notes, literal_braces=not calculated)
     if len(prompt.strip()) < 10:
         raise _Refuse("the question text is empty or shorter than 10 characters")
@@ -136,6 +156,10 @@ def _convert(q: ET.Element, qtype: str, notes: list[str], category: str) -> dict
     else:
         raise _Refuse(f"Moodle '{qtype[:40]}' questions have no counterpart in the bank")
     params = answer.pop("_params", None)
+    for expr, name in slots.items():
+        if name in (params or {}):
+            raise _Refuse(f"a text formula's parameter name '{name}' is also a wildcard")
+        params = {**(params or {}), name: {"formula": from_moodle_formula(expr)}}
     return common.assemble(kind, prompt, answer, explanation, fallback, hints, tags, category, notes, params)
 
 
@@ -421,9 +445,10 @@ class Unmappable(ValueError):
     pass
 
 
-def to_moodle_formula(text: str | float, params: Iterable[str]) -> str:
-    """A bank formula as a Moodle formula (`{a}` wildcards, `pow`, `pi()`); Unmappable otherwise."""
-    names = set(params)
+def to_moodle_formula(text: str | float, params: Iterable[str] | dict[str, str]) -> str:
+    """A bank formula as a Moodle formula (`{a}` wildcards, `pow`, `pi()`); Unmappable otherwise.
+    `params` maps a name to its Moodle text (a formula parameter's expression), or lists wildcards."""
+    names = dict(params) if isinstance(params, dict) else {n: f"{{{n}}}" for n in params}
     tree = ast.parse(str(text), mode="eval")
 
     def emit(node: ast.AST) -> str:
@@ -433,7 +458,7 @@ def to_moodle_formula(text: str | float, params: Iterable[str]) -> str:
             return repr(node.value)
         if isinstance(node, ast.Name):
             if node.id in names:
-                return f"{{{node.id}}}"
+                return names[node.id]
             if node.id == "pi":
                 return "pi()"
             if node.id == "e":
@@ -474,22 +499,42 @@ def _texted(parent: ET.Element, tag: str, text: str, fmt: str | None = "html") -
     return el
 
 
-_FORMAT_SPEC = re.compile(r"(?<![A-Za-z0-9_^}\\{])\{([A-Za-z_][A-Za-z0-9_]*):[^{}]*\}(?!\})")
+def _moodle_params(question: Question) -> dict[str, str]:
+    """Each parameter's Moodle text: a number range is a dataset wildcard `{a}`, a formula
+    parameter its expression over them; Unmappable for anything else (choices, matrices...)."""
+    out: dict[str, str] = {}
+    for name, p in question.params.items():
+        if p.formula is not None:
+            try:
+                out[name] = f"({to_moodle_formula(p.formula, out)})"
+            except (Unmappable, SyntaxError) as exc:
+                raise Unmappable(f"the formula of parameter '{name}' has no Moodle form: {exc}") from None
+        elif (p.int_range is not None or p.float_range is not None) and not (p.matrix or p.vector or p.exclude):
+            out[name] = f"{{{name}}}"
+        else:
+            raise Unmappable(f"the parameter {name} is not a number drawn from a range or a formula "
+                             "(Moodle datasets are ranges)")
+    return out
 
 
-def _prompt_html(question: Question, notes: list[str]) -> str:
-    text = question.prompt
-    if question.params:
-        if _FORMAT_SPEC.search(text):
-            notes.append("number formats such as {x:.2f} were dropped: Moodle shows the wildcard's value")
-            text = _FORMAT_SPEC.sub(r"{\1}", text)
-    else:
-        text = graders.variants.render(text, {}, "prompt")
-    return common.markdown_to_html(text)
+def _moodle_text(question: Question, text: str, notes: list[str]) -> str:
+    """Bank Markdown as Moodle HTML: placeholders of number ranges become wildcards `{a}` and
+    those of formula parameters `{=...}` (Moodle computes them); a fixed question's `{{x}}`
+    escapes are resolved."""
+    if not question.params:
+        return common.markdown_to_html(graders.variants.render(text, {}, "text"))
+    mapping = _moodle_params(question)
 
+    def slot(m: re.Match[str]) -> str:
+        name, spec = m.group(1), m.group(2)
+        if name not in mapping:
+            return m.group(0)
+        if spec and "number formats such as {x:.2f} were dropped: Moodle shows the value" not in notes:
+            notes.append("number formats such as {x:.2f} were dropped: Moodle shows the value")
+        wildcard = mapping[name]
+        return wildcard if wildcard.startswith("{") else "{=" + wildcard[1:-1] + "}"
 
-def _text_html(question: Question, text: str) -> str:
-    return common.markdown_to_html(text if question.params else graders.variants.render(text, {}, "text"))
+    return common.markdown_to_html(graders.variants.PLACEHOLDER.sub(slot, text))
 
 
 def export_question(quiz: ET.Element, question: Question, notes: list[str]) -> None:
@@ -507,8 +552,8 @@ def export_question(quiz: ET.Element, question: Question, notes: list[str]) -> N
     q = ET.Element("question", {"type": qtype})
     name = _el(q, "name")
     _el(name, "text", question.title)
-    _texted(q, "questiontext", _prompt_html(question, notes))
-    _texted(q, "generalfeedback", _text_html(question, question.explanation))
+    _texted(q, "questiontext", _moodle_text(question, question.prompt, notes))
+    _texted(q, "generalfeedback", _moodle_text(question, question.explanation, notes))
     _el(q, "defaultgrade", "1")
     _el(q, "penalty", "0.3333333")
     _el(q, "hidden", "0")
@@ -522,9 +567,9 @@ def export_question(quiz: ET.Element, question: Question, notes: list[str]) -> N
         for i in range(len(spec.options)):
             opt = spec.option(i)
             fraction = (100 if kind == "choice" else share) if i in correct else (0 if kind == "choice" else -share)
-            a = _texted(q, "answer", _text_html(question, opt.text), "html")
+            a = _texted(q, "answer", _moodle_text(question, opt.text, notes), "html")
             a.set("fraction", f"{fraction:.7g}")
-            _texted(a, "feedback", _text_html(question, opt.why) if opt.why else "")
+            _texted(a, "feedback", _moodle_text(question, opt.why, notes) if opt.why else "")
     elif kind == "numeric":
         _numeric_answer(q, question, notes)
     elif kind == "rubric":
@@ -533,13 +578,13 @@ def export_question(quiz: ET.Element, question: Question, notes: list[str]) -> N
         _el(q, "responsefieldlines", "15")
         items = "".join(f"<li>{_esc(p.text)} (weight {p.weight:g}; key phrases: {_esc(' | '.join(p.phrases))})</li>"
                         for p in spec.points)
-        info = _text_html(question, spec.model_answer) + f"\n<h4>{RUBRIC_HEADING}</h4>\n<ol>{items}</ol>"
+        info = _moodle_text(question, spec.model_answer, notes) + f"\n<h4>{RUBRIC_HEADING}</h4>\n<ol>{items}</ol>"
         _texted(q, "graderinfo", info)
         _texted(q, "responsetemplate", "")
     elif kind == "code":
         _coderunner_out(q, question, notes)
     for hint in question.hints:
-        _texted(q, "hint", _text_html(question, hint))
+        _texted(q, "hint", _moodle_text(question, hint, notes))
     tags = _el(q, "tags")
     for t in common.metadata_tags(question):
         _el(_el(tags, "tag"), "text", t)
@@ -547,8 +592,7 @@ def export_question(quiz: ET.Element, question: Question, notes: list[str]) -> N
 
 
 def _esc(text: str) -> str:
-    import html as html_mod
-    return html_mod.escape(text, quote=False)
+    return html.escape(text, quote=False)
 
 
 def _numeric_answer(q: ET.Element, question: Question, notes: list[str]) -> None:
@@ -562,12 +606,9 @@ def _numeric_answer(q: ET.Element, question: Question, notes: list[str]) -> None
         _el(a, "tolerance", repr(max(spec.atol, spec.rtol * abs(value))))
         _texted(a, "feedback", "")
         return
-    bad = [n for n, p in question.params.items()
-           if p.int_range is None and p.float_range is None or p.matrix or p.vector or p.exclude]
-    if bad:
-        raise Unmappable(f"the parameter(s) {', '.join(bad)} are not a number drawn from a range (Moodle datasets are)")
+    mapping = _moodle_params(question)
     try:
-        value = to_moodle_formula(spec.value, question.params)
+        value = to_moodle_formula(spec.value, mapping)
     except (Unmappable, SyntaxError) as exc:
         raise Unmappable(f"the answer formula has no Moodle form: {exc}") from None
     _el(q, "synchronize", "0")
@@ -590,6 +631,8 @@ def _numeric_answer(q: ET.Element, question: Question, notes: list[str]) -> None
     defs = _el(q, "dataset_definitions")
     draws = [graders.variants.draw_params(question, graders.variants.rng_for(question.id, s)) for s in range(10)]
     for name, p in question.params.items():
+        if p.formula is not None:
+            continue
         d = _el(defs, "dataset_definition")
         _el(_el(d, "status"), "text", "private")
         _el(_el(d, "name"), "text", name)
