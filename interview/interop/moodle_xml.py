@@ -146,7 +146,7 @@ def _convert(q: ET.Element, qtype: str, notes: list[str], category: str) -> dict
     elif qtype == "numerical":
         kind, answer, fallback = _numerical(q, notes)
     elif calculated:
-        kind, answer, fallback = "numeric", *_calculated(q, notes)
+        kind, answer, fallback = "numeric", *_calculated(q, notes, tags)
     elif qtype == "shortanswer":
         kind, answer, fallback = _shortanswer(q, notes)
     elif qtype == "essay":
@@ -245,7 +245,7 @@ def _plain_number(v: float) -> float | int:
     return int(v) if float(v).is_integer() and abs(v) < 2**53 else v
 
 
-def _calculated(q: ET.Element, notes: list[str]) -> tuple[dict[str, Any], str]:
+def _calculated(q: ET.Element, notes: list[str], tags: list[str]) -> tuple[dict[str, Any], str]:
     a = _best_answer(q, notes)
     value = from_moodle_formula(_text(a, "."))
     tol = abs(_number(_text(a, "tolerance") or "0.01", "the tolerance"))
@@ -268,7 +268,12 @@ def _calculated(q: ET.Element, notes: list[str]) -> tuple[dict[str, Any], str]:
             raise _Refuse(f"{{{name}}}'s minimum is above its maximum")
         if _text(d, "distribution").strip() == "loguniform":
             notes.append(f"{{{name}}} was log-uniform in Moodle: the bank draws it uniformly")
-        if decimals == 0 and lo.is_integer() and hi.is_integer():
+        if f"{CHOICE_TAG}{name}" in tags:  # written by this export: Moodle picks among the items, and so do we
+            values = [_item_number(i.findtext("value") or "", name) for i in d.findall("dataset_items/dataset_item")]
+            if not values:
+                raise _Refuse(f"{{{name}}} is a list of values without items")
+            params[name] = {"choice": values}
+        elif decimals == 0 and lo.is_integer() and hi.is_integer():
             params[name] = {"int": [int(lo), int(hi)]}
         else:
             params[name] = {"float": [lo, hi], "digits": max(0, min(decimals, 8))}
@@ -276,6 +281,14 @@ def _calculated(q: ET.Element, notes: list[str]) -> tuple[dict[str, Any], str]:
         raise _Refuse("a calculated question without datasets")
     answer["_params"] = params
     return answer, f"The answer is {value}."
+
+
+CHOICE_TAG = "dataset-items:"  # a tag naming a wildcard drawn from its listed items, not from its range
+
+
+def _item_number(text: str, name: str) -> float | int:
+    value = _number(text, f"an item of {{{name}}}")
+    return int(value) if re.fullmatch(r"\s*[+-]?\d+\s*", text) else value
 
 
 def from_moodle_formula(text: str) -> str:
@@ -509,6 +522,9 @@ def _moodle_params(question: Question) -> dict[str, str]:
                 out[name] = f"({to_moodle_formula(p.formula, out)})"
             except (Unmappable, SyntaxError) as exc:
                 raise Unmappable(f"the formula of parameter '{name}' has no Moodle form: {exc}") from None
+        elif p.choice is not None and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p.choice) \
+                and len(p.choice) <= 100:
+            out[name] = f"{{{name}}}"
         elif (p.int_range is not None or p.float_range is not None) and not (p.matrix or p.vector or p.exclude):
             out[name] = f"{{{name}}}"
         else:
@@ -586,7 +602,8 @@ def export_question(quiz: ET.Element, question: Question, notes: list[str]) -> N
     for hint in question.hints:
         _texted(q, "hint", _moodle_text(question, hint, notes))
     tags = _el(q, "tags")
-    for t in common.metadata_tags(question):
+    choice_tags = [f"{CHOICE_TAG}{n}" for n, p in question.params.items() if p.choice is not None]
+    for t in common.metadata_tags(question) + choice_tags:
         _el(_el(tags, "tag"), "text", t)
     quiz.append(q)
 
@@ -619,7 +636,8 @@ def _numeric_answer(q: ET.Element, question: Question, notes: list[str]) -> None
     _el(a, "text", value)
     if spec.rtol > 0:
         if spec.atol > 0:
-            notes.append("Moodle takes one tolerance: the relative one was kept, the absolute one dropped")
+            raise Unmappable("Moodle takes one tolerance, relative or absolute; this question uses both "
+                             "(the wider applies), which would grade some answers differently")
         tol, ttype = spec.rtol, "1"
     else:
         tol, ttype = spec.atol, "2"
@@ -638,17 +656,24 @@ def _numeric_answer(q: ET.Element, question: Question, notes: list[str]) -> None
         _el(_el(d, "name"), "text", name)
         _el(d, "type", "calculated")
         _el(_el(d, "distribution"), "text", "uniform")
-        lo, hi = p.int_range or p.float_range  # type: ignore[misc]
+        if p.choice is not None:  # Moodle draws a wildcard from its items: the list itself
+            values = list(p.choice)
+            lo, hi = min(values), max(values)
+            decimals = "0" if all(isinstance(v, int) for v in values) else "6"
+        else:
+            values = [draw[name] for draw in draws]
+            lo, hi = p.int_range or p.float_range  # type: ignore[misc]
+            decimals = "0" if p.int_range else str(p.digits)
         _el(_el(d, "minimum"), "text", repr(lo))
         _el(_el(d, "maximum"), "text", repr(hi))
-        _el(_el(d, "decimals"), "text", "0" if p.int_range else str(p.digits))
-        _el(d, "itemcount", str(len(draws)))
+        _el(_el(d, "decimals"), "text", decimals)
+        _el(d, "itemcount", str(len(values)))
         items = _el(d, "dataset_items")
-        for i, draw in enumerate(draws, 1):
+        for i, v in enumerate(values, 1):
             item = _el(items, "dataset_item")
             _el(item, "number", str(i))
-            _el(item, "value", repr(float(draw[name])))
-        _el(d, "number_of_items", str(len(draws)))
+            _el(item, "value", repr(v) if p.choice is not None else repr(float(v)))
+        _el(d, "number_of_items", str(len(values)))
 
 
 def _coderunner_out(q: ET.Element, question: Question, notes: list[str]) -> None:
