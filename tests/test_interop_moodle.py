@@ -176,3 +176,20 @@ def test_export_import_round_trip_grades_the_same(bundled_bank: list) -> None:
             for answer in _answers(original, v1):
                 g1, g2 = graders.grade(original, v1, answer), graders.grade(again, v2, answer)
                 assert (g1.score, g1.verdict) == pytest.approx((g2.score, g2.verdict)), (original.id, seed, answer)
+
+
+def test_hostile_formulas_and_tests_are_refused_not_raised() -> None:
+    deep = "(" * 5000 + "{a}" + ")" * 5000
+    xml = (f'<quiz><question type="calculated"><name><text>Deep</text></name>'
+           f'<questiontext><text>Compute the value of the wildcard {{a}} please.</text></questiontext>'
+           f'<answer fraction="100"><text>{deep}</text><tolerance>0.01</tolerance></answer>'
+           f'<dataset_definitions><dataset_definition><name><text>a</text></name><minimum><text>1</text></minimum>'
+           f'<maximum><text>2</text></maximum><decimals><text>0</text></decimals></dataset_definition></dataset_definitions>'
+           f'</question><question type="coderunner"><name><text>Deep code</text></name>'
+           f'<questiontext><text>Write f(x) returning x twice.</text></questiontext><coderunnertype>python3</coderunnertype>'
+           f'<answer>def f(x):\n    return 2*x\n</answer><testcases><testcase><testcode><text>print(repr(f({"[" * 150}{"]" * 150})))'
+           f'</text></testcode><expected><text>{"[" * 3000}</text></expected><display><text>SHOW</text></display>'
+           f'</testcase></testcases></question></quiz>')
+    deep_q, code_q = moodle_xml.parse(xml.encode(), "deep.xml")
+    assert deep_q.refused == "the formula is longer than 2000 characters"
+    assert code_q.refused == f"the expected output '{'[' * 40}' is not a Python value"  # repr() output must parse

@@ -291,15 +291,28 @@ def _item_number(text: str, name: str) -> float | int:
     return int(value) if re.fullmatch(r"\s*[+-]?\d+\s*", text) else value
 
 
+MAX_FORMULA_CHARS = 2000
+MAX_CODE_CHARS = 64 * 1024  # of one test case, as of a whole question file
+
+
+def _parse_expr(text: str, refusal: str) -> ast.Expression:
+    """Python expression syntax from an untrusted file: bounded, and never an exception but _Refuse."""
+    if len(text) > MAX_CODE_CHARS:
+        raise _Refuse(f"{refusal} (longer than {MAX_CODE_CHARS // 1024} KiB)")
+    try:
+        return ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise _Refuse(refusal) from None
+
+
 def from_moodle_formula(text: str) -> str:
     """A Moodle formula (`{a}`, `pow(x, y)`, `pi()`) as a bank formula, checked by the bank's parser."""
     source = re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", r"\1", text.strip())
     if "^" in source:
         raise _Refuse("the formula uses '^' (not a power in Moodle either)")
-    try:
-        tree = ast.parse(source, mode="eval")
-    except SyntaxError:
-        raise _Refuse(f"the formula '{text[:60]}' cannot be read") from None
+    if len(source) > MAX_FORMULA_CHARS:
+        raise _Refuse(f"the formula is longer than {MAX_FORMULA_CHARS} characters")
+    tree = _parse_expr(source, f"the formula '{text[:60]}' cannot be read")
 
     class Rewrite(ast.NodeTransformer):
         def visit_Call(self, node: ast.Call) -> Any:
@@ -315,7 +328,10 @@ def from_moodle_formula(text: str) -> str:
                 raise _Refuse(f"the formula uses '{name[:30]}', which the bank's formulas lack")
             return node
 
-    out = ast.unparse(Rewrite().visit(tree))
+    try:
+        out = ast.unparse(Rewrite().visit(tree))
+    except RecursionError:
+        raise _Refuse("the formula is nested too deeply") from None
     try:
         bank_formula.parse(out)
     except Exception as exc:  # noqa: BLE001 - any reason the bank refuses it
@@ -414,10 +430,7 @@ def _coderunner(q: ET.Element, notes: list[str]) -> tuple[str, dict[str, Any], s
         code = _text(t, "testcode").strip()
         if _text(t, "stdin").strip():
             raise _Refuse("a test case reads standard input: the bank's tests call a function")
-        try:
-            tree = ast.parse(code, mode="eval")
-        except SyntaxError:
-            raise _Refuse(f"the test '{code[:50]}' is not one print(function(...)) call") from None
+        tree = _parse_expr(code, f"the test '{code[:50]}' is not one print(function(...)) call")
         call = tree.body
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
                 and len(call.args) == 1 and not call.keywords):
@@ -433,8 +446,8 @@ def _coderunner(q: ET.Element, notes: list[str]) -> tuple[str, dict[str, Any], s
         args = [_literal(a) for a in inner.args]
         shown = _text(t, "expected").rstrip("\n")
         try:
-            expected = _literal(ast.parse(shown.strip(), mode="eval").body, "the expected output")
-        except (_Refuse, SyntaxError, ValueError, MemoryError, RecursionError):
+            expected = _literal(_parse_expr(shown.strip(), "not a Python value").body, "the expected output")
+        except _Refuse:
             if use_repr:
                 raise _Refuse(f"the expected output '{shown[:40]}' is not a Python value") from None
             expected = shown  # print() of a string shows it without quotes
