@@ -149,6 +149,16 @@ def _extract_zip(data: bytes, dest: Path) -> None:
             shutil.copyfileobj(src, out)
 
 
+def _named_for_source(problem: Problem, converted: dict[str, str]) -> Problem:
+    """A problem of a question converted from Moodle XML or GIFT names that file and the
+    question's id, not the temporary file it was converted into."""
+    for folder, name in converted.items():
+        if problem.file.startswith(folder + "/"):
+            qid = Path(problem.file).stem
+            return Problem(f"{name}: {qid}", problem.field, problem.message)
+    return problem
+
+
 @dataclass
 class ImportReport:
     added: list[str]
@@ -167,6 +177,7 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
     browser) and any question but a bundled one may be replaced."""
     early_problems: list[Problem] = []
     notes: list[str] = []
+    converted: dict[str, str] = {}  # folder of converted files -> the Moodle XML or GIFT file's name
     with tempfile.TemporaryDirectory(prefix="interview-import-") as tmp:
         if isinstance(sources, bytes):
             _extract_zip(sources, Path(tmp))
@@ -176,6 +187,7 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
             for p in sources:
                 if p.suffix.lower() in interop.IMPORT_SUFFIXES:  # Moodle XML, GIFT: converted to bank files
                     sub = Path(tmp) / f"converted-{len(paths)}"
+                    converted[str(sub)] = p.name
                     refused, converted_notes = interop.convert_file(p, sub)
                     early_problems += refused
                     notes += converted_notes
@@ -204,7 +216,7 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
         if not loaded and not problems:
             problems.append(Problem("import", "", "no question files (.yaml) found"))
         if problems:
-            raise AuthoringError(problems)
+            raise AuthoringError([_named_for_source(p, converted) for p in problems])
         report = ImportReport([], [], [], notes)
         now = utcnow()
         for i, item in enumerate(loaded, 1):

@@ -193,3 +193,18 @@ def test_hostile_formulas_and_tests_are_refused_not_raised() -> None:
     deep_q, code_q = moodle_xml.parse(xml.encode(), "deep.xml")
     assert deep_q.refused == "the formula is longer than 2000 characters"
     assert code_q.refused == f"the expected output '{'[' * 40}' is not a Python value"  # repr() output must parse
+
+
+def test_a_converted_question_failing_its_check_names_the_file_and_id(session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "course.xml"
+    path.write_text('<quiz><question type="coderunner"><name><text>Broken reference</text></name>'
+                    '<questiontext><text>Write double(x) returning twice x.</text></questiontext>'
+                    '<coderunnertype>python3</coderunnertype><answer>def double(x):\n    return 3 * x\n</answer>'
+                    '<testcases><testcase useasexample="1"><testcode><text>print(double(2))</text></testcode>'
+                    '<expected><text>4</text></expected><display><text>SHOW</text></display></testcase>'
+                    '</testcases></question></quiz>')
+    with pytest.raises(authoring.AuthoringError) as info:
+        authoring.import_questions(session, [path], None, seeds=1)
+    (problem,) = info.value.problems
+    assert problem.file == "course.xml: broken-reference"
+    assert "returned 6, expected 4" in problem.message
