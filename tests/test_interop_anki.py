@@ -107,3 +107,10 @@ def test_cli_exports_moodle_and_anki(tmp_path: Path) -> None:
     assert "wrote" in out.stdout and (tmp_path / "ml.xml").read_bytes().startswith(b"<?xml")
     out = run("export", "--format", "anki", "--area", "behavioral", str(tmp_path / "b.apkg"))
     assert out.returncode == 0 and (tmp_path / "b.apkg").stat().st_size > 1000, out.stderr
+    fixtures = Path(__file__).parent / "fixtures" / "interop"
+    out = run("import", str(fixtures / "moodle_calculated.xml"))
+    assert out.returncode == 0, out.stderr
+    assert "converted with a note: standard-error-of-a-mean: {s} was log-uniform" in out.stdout
+    assert "added 3" in out.stdout
+    out = run("import", str(fixtures / "questions.gift"))
+    assert out.returncode == 1 and "questions.gift: line 40: not imported: line 40: matching questions" in out.stderr
