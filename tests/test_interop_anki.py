@@ -114,3 +114,13 @@ def test_cli_exports_moodle_and_anki(tmp_path: Path) -> None:
     assert "added 3" in out.stdout
     out = run("import", str(fixtures / "questions.gift"))
     assert out.returncode == 1 and "questions.gift: line 40: not imported: line 40: matching questions" in out.stderr
+
+
+def test_deck_html_is_sanitised_like_the_app(bundled_bank: list) -> None:
+    choice = next(i.question for i in bundled_bank if i.question.kind == "choice" and not i.question.params)
+    hostile = choice.model_copy(update={"prompt": "Which one? <script>alert(1)</script><img src=x onerror=alert(2)> $a_1 < b$",
+                                        "explanation": choice.explanation + ' <a href="javascript:alert(3)">more</a>'})
+    note = anki_export.note_for(hostile)
+    text = " ".join(note.fields)
+    assert "<script" not in text and "onerror" not in text and "javascript:" not in text
+    assert "\\(a_1 &lt; b\\)" in note.fields[1]  # math kept for MathJax

@@ -8,10 +8,12 @@ from typing import Any
 
 import markdown
 import markdownify
+import nh3
 import yaml
 
 from graders.question import ID_PATTERN
 from graders.topics import TOPICS
+from interview import render
 
 # Moodle and GIFT know nothing of areas, topics or difficulty: tags such as `area:ml`,
 # `topic:regularization`, `difficulty:3`, `time_limit:120` carry them (the export writes them),
@@ -161,7 +163,10 @@ def markdown_to_html(text: str) -> str:
 
     lifted = _lift(text, _DOLLARS, spans, make)
     rendered = markdown.markdown(lifted, extensions=["fenced_code", "tables", "sane_lists"])
-    return _MATH_SLOT.sub(lambda m: spans[int(m.group(1))], rendered)
+    # the same allow-list as the app's pages: a question's raw HTML never carries script to Anki or Moodle
+    clean = nh3.clean(rendered, tags=render.ALLOWED_TAGS, attributes=render.ALLOWED_ATTRIBUTES,
+                      url_schemes={"http", "https"}, link_rel="noopener noreferrer nofollow")
+    return _MATH_SLOT.sub(lambda m: spans[int(m.group(1))], clean)
 
 
 def plain(text: str) -> str:
