@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def _open(tmp_path: Path, name: str):  # type: ignore[no-untyped-def]
 
 def _import(col, apkg: Path) -> None:  # type: ignore[no-untyped-def]
     options = ie.ImportAnkiPackageOptions(
-        update_notes=ie.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_ALWAYS, update_notetypes=ie.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_ALWAYS,
+        update_notes=ie.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER, update_notetypes=ie.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
         with_scheduling=False, merge_notetypes=True)
     col.import_anki_package(ie.ImportAnkiPackageRequest(package_path=str(apkg), options=options))
 
@@ -67,7 +68,9 @@ def test_apkg_opens_in_anki_with_stable_notes(bundled_bank: list, tmp_path: Path
         assert "def " in by_id[questions[3].id]["Answer"]
         deck_names = [d.name for d in col.decks.all_names_and_ids()]
         assert "ML interviews" in deck_names
-        # a re-export with a changed explanation updates the same note
+        # a later re-export with a changed explanation updates the same note (Anki compares
+        # modification times in whole seconds: an export in the same second is taken as the same)
+        time.sleep(1.1)
         changed = questions[1].model_copy(update={"explanation": questions[1].explanation + " Updated for the re-export."})
         again = tmp_path / "again.apkg"
         again.write_bytes(anki_export.export([changed, *questions[2:]], "ML interviews")[0])
