@@ -12,7 +12,7 @@ import io
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 import graders
 from graders import Question as QuestionSpec, Variant
-from interview import bank, permissions
+from interview import bank, interop, permissions
 from interview.bank import BankError, LoadedQuestion, Problem
 from interview.models import Question, QuestionVersion, User, utcnow
 from interview.sync import apply_question
@@ -162,11 +162,22 @@ def _extract_zip(data: bytes, dest: Path) -> None:
             shutil.copyfileobj(src, out)
 
 
+def _named_for_source(problem: Problem, converted: dict[str, str]) -> Problem:
+    """A problem of a question converted from Moodle XML or GIFT names that file and the
+    question's id, not the temporary file it was converted into."""
+    for folder, name in converted.items():
+        if problem.file.startswith(folder + "/"):
+            qid = Path(problem.file).stem
+            return Problem(f"{name}: {qid}", problem.field, problem.message)
+    return problem
+
+
 @dataclass
 class ImportReport:
     added: list[str]
     changed: list[str]
     unchanged: list[str]
+    notes: list[str] = field(default_factory=list)  # what changed converting Moodle XML or GIFT
 
 
 def import_questions(session: Session, sources: Iterable[Path] | bytes, author: User | None,
@@ -177,6 +188,9 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
     a file may replace only a question `author` may edit. `author` None is the operator at the
     command line without `--user`: new questions get no owner (admins edit them in the
     browser) and any question but a bundled one may be replaced."""
+    early_problems: list[Problem] = []
+    notes: list[str] = []
+    converted: dict[str, str] = {}  # folder of converted files -> the Moodle XML or GIFT file's name
     with tempfile.TemporaryDirectory(prefix="interview-import-") as tmp:
         if isinstance(sources, bytes):
             _extract_zip(sources, Path(tmp))
@@ -184,7 +198,14 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
         else:
             paths = []
             for p in sources:
-                if p.suffix == ".zip":
+                if p.suffix.lower() in interop.IMPORT_SUFFIXES:  # Moodle XML, GIFT: converted to bank files
+                    sub = Path(tmp) / f"converted-{len(paths)}"
+                    converted[str(sub)] = p.name
+                    refused, converted_notes = interop.convert_file(p, sub)
+                    early_problems += refused
+                    notes += converted_notes
+                    paths.append(sub)
+                elif p.suffix == ".zip":
                     sub = Path(tmp) / p.stem
                     sub.mkdir()
                     _extract_zip(p.read_bytes(), sub)
@@ -192,6 +213,7 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
                 else:
                     paths.append(p)
         loaded, problems = bank.load_bank(paths)
+        problems = early_problems + problems
         total = len(loaded)
         for i, item in enumerate(loaded, 1):
             problems += check_question(item, seeds)
@@ -207,8 +229,8 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
         if not loaded and not problems:
             problems.append(Problem("import", "", "no question files (.yaml) found"))
         if problems:
-            raise AuthoringError(problems)
-        report = ImportReport([], [], [])
+            raise AuthoringError([_named_for_source(p, converted) for p in problems])
+        report = ImportReport([], [], [], notes)
         now = utcnow()
         for i, item in enumerate(loaded, 1):
             outcome = apply_question(session, item, now, origin="imported", author_id=author.id if author else None)

@@ -313,11 +313,17 @@ def _user_by_name(session: Any, name: str) -> Any:
 
 
 @main.command("export")
-@click.argument("dest", type=click.Path(file_okay=False))
+@click.argument("dest", type=click.Path())
 @click.option("--all", "everything", is_flag=True, default=True, help="Every active question (default).")
 @click.option("--mine", "mine_of", default=None, metavar="NAME", help="Only questions authored by this user.")
-def export_cmd(dest: str, everything: bool, mine_of: str | None) -> None:
-    """Write questions from the database as bank files (`<area>/<id>.yaml`)."""
+@click.option("--format", "fmt", type=click.Choice(["yaml", "moodle", "anki"]), default="yaml", show_default=True,
+              help="yaml: bank files under DEST; moodle: one Moodle XML file DEST; anki: one .apkg deck DEST.")
+@click.option("--area", default=None, help="Only this area (moodle, anki).")
+@click.option("--topic", default=None, help="Only this topic (moodle, anki).")
+@click.option("--due-for", "due_for", default=None, metavar="NAME", help="Only the cards due for this learner (anki).")
+def export_cmd(dest: str, everything: bool, mine_of: str | None, fmt: str, area: str | None, topic: str | None,
+               due_for: str | None) -> None:
+    """Write questions from the database as bank files (`<area>/<id>.yaml`), a Moodle XML file or an Anki deck."""
     from sqlmodel import Session
 
     from interview import authoring
@@ -326,6 +332,19 @@ def export_cmd(dest: str, everything: bool, mine_of: str | None) -> None:
     db.migrate(engine)
     with Session(engine) as session:
         author = _user_by_name(session, mine_of) if mine_of else None
+        if fmt != "yaml":
+            from interview.interop import exports
+
+            learner = _user_by_name(session, due_for) if due_for else None
+            selection = exports.Selection(area=area, topic=topic, due_for=learner, author=author)
+            result = exports.export_file(session, fmt, selection)
+            Path(dest).write_bytes(result.data)
+            for qid, note in result.notes:
+                click.echo(f"{qid}: {note}")
+            for qid, why in result.refused:
+                click.echo(f"not exported: {qid}: {why}", err=True)
+            click.echo(f"wrote {result.count} question(s) to {dest}")
+            return
         with click.progressbar(length=1, label="exporting") as bar:
             def progress(i: int, total: int, _qid: str) -> None:
                 bar.length = total
@@ -363,4 +382,6 @@ def import_cmd(paths: tuple[str, ...], as_user: str | None) -> None:
             for p in exc.problems:
                 click.echo(str(p), err=True)
             _fail(f"{len(exc.problems)} problem(s); nothing was imported", 1)
+    for note in report.notes:
+        click.echo(f"converted with a note: {note}")
     click.echo(f"imported: added {len(report.added)}, changed {len(report.changed)}, unchanged {len(report.unchanged)}")

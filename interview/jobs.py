@@ -112,7 +112,7 @@ def save_question(engine: sa.Engine, args: dict[str, Any], _progress: Progress) 
 
 @job("import_questions")
 def import_questions(engine: sa.Engine, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """A zip (or one .yaml) of questions: every file checked, then all imported or none."""
+    """A zip, one .yaml, a Moodle XML or a GIFT file: every question checked, then all imported or none."""
     data = base64.b64decode(args["data"])
     name = Path(args["name"]).name
     with tempfile.TemporaryDirectory(prefix="interview-upload-") as tmp, \
@@ -129,7 +129,8 @@ def import_questions(engine: sa.Engine, args: dict[str, Any], progress: Progress
                                                 lambda i, total, _qid: progress({"done": i, "total": total}))
         except authoring.AuthoringError as exc:
             return {"problems": _problems(exc.problems)}
-        return {"problems": [], "added": report.added, "changed": report.changed, "unchanged": report.unchanged}
+        return {"problems": [], "added": report.added, "changed": report.changed, "unchanged": report.unchanged,
+                "notes": report.notes}
 
 
 def grade_job_id(attempt_id: int) -> str:

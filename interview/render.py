@@ -24,6 +24,7 @@ _TAGS = {
 }
 _ATTRIBUTES = {"span": {"class"}, "div": {"class"}, "code": {"class"}, "a": {"href", "title"},
                "th": {"align"}, "td": {"align"}}
+ALLOWED_TAGS, ALLOWED_ATTRIBUTES = _TAGS, _ATTRIBUTES  # for other HTML made from question texts (Anki, Moodle)
 
 
 def markdown_html(text: str) -> Markup:

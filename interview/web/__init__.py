@@ -97,10 +97,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["fixture_tables"] = results.fixture_tables
     app.jinja_env.filters["localtime"] = localtime
 
-    from interview.web import access, auth, browse, instructor, mock, practice, progress
+    from interview.web import access, auth, browse, instructor, interop, mock, practice, progress
     from interview.web import jobs as jobs_pages
 
-    for blueprint in (auth.bp, browse.bp, practice.bp, mock.bp, progress.bp, instructor.bp, jobs_pages.bp):
+    for blueprint in (auth.bp, browse.bp, practice.bp, mock.bp, progress.bp, instructor.bp, jobs_pages.bp, interop.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="index", view_func=access.public(browse.index))
     app.add_url_rule("/healthz", endpoint="healthz", view_func=access.public(lambda: "ok"))

@@ -117,7 +117,8 @@ def job(job_id: str) -> Any:
             else "the check could not be completed; nothing was saved"
         problems = [authoring.Problem("job", "", f"{what}: try again")]
     if info.name == "import_questions":
-        report = authoring.ImportReport(result.get("added", []), result.get("changed", []), result.get("unchanged", []))
+        report = authoring.ImportReport(result.get("added", []), result.get("changed", []), result.get("unchanged", []),
+                                        result.get("notes", []))
         return render_template("jobs/import_done.html", problems=problems, report=report), (400 if problems else 200)
     if result.get("saved"):
         flash(f"Saved '{result['saved']}' as version {result['version']}.")
@@ -178,7 +179,7 @@ def import_upload() -> Any:
     answers) and go to its page, which shows the progress and then the outcome."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        abort(400, "Choose a .zip of question files, or a single .yaml file.")
+        abort(400, "Choose a .zip of question files, a single .yaml file, a Moodle XML (.xml) or a GIFT (.gift) file.")
     args = {"name": Path(upload.filename).name, "data": base64.b64encode(upload.read()).decode(),
             "author_id": g.user.id}
     try:
