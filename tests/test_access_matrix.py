@@ -74,7 +74,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory, bundled_bank: list) -> It
         s.add(attempt)
         s.commit()
         args = {"question_id": question.id, "attempt_id": attempt.id, "mock_id": sitting.id, "cohort_id": cohort.id,
-                "slug": "matrix-format", "filename": "app.css", "learner_id": users["learner"].id,
+                "slug": "matrix-format", "filename": "app.css", "fmt": "csv", "learner_id": users["learner"].id,
                 "instructor_id": users["instructor"].id}
     engine.dispose()
     app = create_app({**CONFIG, "DATABASE_URL": f"sqlite:///{path}"})

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from interview.models import Question, User
 from tests.test_web_app import csrf_of, sign_in
-from tests.test_web_instructor import app, teacher  # noqa: F401 - fixtures
+from tests.test_web_instructor import app, follow_job, teacher  # noqa: F401 - fixtures
 
 FIXTURES = Path(__file__).parent / "fixtures" / "interop"
 
@@ -19,12 +19,12 @@ def test_import_page_takes_moodle_xml_and_gift(teacher: FlaskClient, engine: sa.
     page = teacher.get("/instructor/import")
     assert b".gift" in page.data
     token = csrf_of(page.data)
-    resp = teacher.post("/instructor/import", data={"csrf_token": token, "file": (io.BytesIO(
-        (FIXTURES / "questions.gift").read_bytes()), "course.gift")}, content_type="multipart/form-data")
+    resp = follow_job(teacher, teacher.post("/instructor/import", data={"csrf_token": token, "file": (io.BytesIO(
+        (FIXTURES / "questions.gift").read_bytes()), "course.gift")}, content_type="multipart/form-data"))
     body = resp.get_data(as_text=True)
     assert "Nothing was imported" in body and "line 40" in body and "matching questions" in body
-    resp = teacher.post("/instructor/import", data={"csrf_token": token, "file": (io.BytesIO(
-        (FIXTURES / "moodle_calculated.xml").read_bytes()), "stats.xml")}, content_type="multipart/form-data")
+    resp = follow_job(teacher, teacher.post("/instructor/import", data={"csrf_token": token, "file": (io.BytesIO(
+        (FIXTURES / "moodle_calculated.xml").read_bytes()), "stats.xml")}, content_type="multipart/form-data"))
     body = resp.get_data(as_text=True)
     assert "added 3" in body and "Converted with a note" in body and "log-uniform" in body
     with Session(engine) as s:
