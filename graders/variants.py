@@ -22,10 +22,12 @@ MAX_TRIES = 500
 
 # `{name}` or `{name:spec}`, not preceded by a letter, digit, `_`, `^`, `}` or a backslash, so that
 # LaTeX such as \frac{a}{b}, x^{2} and \mathbf{x} is left alone; `{{` stays a literal brace.
+# One exception: the `x` of a dimension (`3x{k}`, `{k}x{k}`, `768x{d}`, ` x{d}`) is a separator,
+# not the end of a LaTeX command, so a placeholder right after it is filled.
 # `{{name}}` is the escape for a literal `{name}`; every other `{{` or `}}` (LaTeX such as
 # `\frac{1}{\sqrt{x}}` or `e^{z_{ {j} }}`) is left exactly as written.
 ESCAPED = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*(?::[^{}]*)?)\}\}")
-PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_^}\\{])\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}(?!\})")
+PLACEHOLDER = re.compile(r"(?:(?<![A-Za-z0-9_^}\\{])|(?<=[0-9}\s(]x)|(?<=^x))\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}(?!\})")
 
 
 def rng_for(question_id: str, seed: int) -> np.random.Generator:
