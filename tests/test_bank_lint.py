@@ -65,3 +65,40 @@ def test_bank_dimension_prompts_render_their_numbers() -> None:
         for name in item.question.params:
             for text in (variant.prompt, variant.explanation):
                 assert "x{" + name + "}" not in text, (qid, text)
+
+
+def test_wording_specs_write_signs_coefficients_and_plurals() -> None:
+    text = "f = {a:coef}x^2 {b:+coef}xy {c:+term}, (w {c:-term})^2, {d:paren}^2, {n:plural=order}, {m:plural=match|matches}"
+    assert variants.render(text, {"a": 1, "b": -1, "c": -3, "d": -1.5, "n": 1, "m": 2}) == \
+        "f = x^2 - xy - 3, (w + 3)^2, (-1.5)^2, 1 order, 2 matches"
+    assert variants.render(text, {"a": -2, "b": 4, "c": 2, "d": 0.5, "n": 3, "m": 1}) == \
+        "f = -2x^2 + 4xy + 2, (w - 2)^2, 0.5^2, 3 orders, 1 match"
+    assert variants.render("{a:coef}x", {"a": -1}) == "-x"
+
+
+import re  # noqa: E402
+
+_AWKWARD = {
+    "a double sign": re.compile(r"[+\-−] -\d"),
+    "a fraction of equal numbers": re.compile(r"\\frac\{ ?(\d+) ?\}\{ ?\1 ?\}"),
+    "a coefficient of 1": re.compile(r"(?<![\w.·^{])1(?:x|y|c|I)(?![\w(])|e\^\{ ?1 ?x"),
+    "a singular count with a plural noun": re.compile(r"(?<![\d.,±/·×-])\b1 (?:orders|sequences|clicks|examples|positives|negatives|matches|bytes)\b"),
+}
+
+
+def test_bank_texts_write_signs_and_plurals_as_people_do() -> None:
+    """Forty variants of every parameterised question: no `w - -3`, `1x`, `\\frac{2}{2}`, `1 orders`."""
+    loaded, _ = bank.load_bank()
+    found: list[str] = []
+    for item in loaded:
+        if not item.question.params:
+            continue
+        for seed in range(40):
+            v = graders.instantiate(item.question, seed)
+            for text in (v.prompt, v.explanation, *v.hints):
+                for what, pattern in _AWKWARD.items():
+                    m = pattern.search(text)
+                    if m:
+                        found.append(f"{item.question.id} seed {seed}: {what}: ...{text[max(0, m.start() - 30):m.end() + 10]}...")
+                        break
+    assert not found, "\n".join(sorted(set(f.split(" seed ")[0] + ": " + f.split(": ", 1)[1] for f in found))[:30])
