@@ -102,3 +102,42 @@ def test_bank_texts_write_signs_and_plurals_as_people_do() -> None:
                         found.append(f"{item.question.id} seed {seed}: {what}: ...{text[max(0, m.start() - 30):m.end() + 10]}...")
                         break
     assert not found, "\n".join(sorted(set(f.split(" seed ")[0] + ": " + f.split(": ", 1)[1] for f in found))[:30])
+
+
+# --- near-duplicates and variants that differ in substance ---------------------------------------
+
+from interview.bank_lint import near_duplicates, similarity_pairs  # noqa: E402
+
+
+def test_near_duplicates_are_warned_about() -> None:
+    a = with_prompt("A cosine annealing schedule decays the learning rate from eta_max to eta_min over {k} steps; what is the rate?")
+    b = loaded(NUMERIC.replace("id: lint-q", "id: lint-r").replace(
+        "PROMPT", "Cosine annealing decays the learning rate from eta_max to eta_min over {k} steps. What is the rate then?"))
+    c = loaded(NUMERIC.replace("id: lint-q", "id: lint-s").replace(
+        "PROMPT", "How many weights does a {k} by {k} convolution kernel hold per input channel?"))
+    warnings = near_duplicates([a, b, c])
+    assert len(warnings) == 1 and "lint-r" in warnings[0].message
+
+
+def test_named_duplicate_pairs_now_differ() -> None:
+    loaded_bank, _ = bank.load_bank()
+    flagged = {(x, y) for _, x, y in similarity_pairs(loaded_bank)} | {(y, x) for _, x, y in similarity_pairs(loaded_bank)}
+    by_id = {it.question.id: it.question for it in loaded_bank}
+    for x, y in (("kv-cache-memory", "llm-kv-cache-memory"), ("family-wise-error-rate", "test-set-reuse-false-discovery"),
+                 ("sigmoid-chain-vanishing-gradient", "vanishing-gradient-sigmoid-chain"),
+                 ("cosine-learning-rate-schedule", "cosine-annealing-learning-rate")):
+        assert (x, y) not in flagged
+        assert by_id[x].answer["value"] != by_id[y].answer["value"], (x, y)  # a different quantity is asked
+
+
+def test_variants_differ_in_substance() -> None:
+    spd = bank_question("condition-number-of-spd-matrix").question
+    kappas = {round(graders.instantiate(spd, s).data["expected"], 6) for s in range(200)}
+    assert 1.0 not in kappas  # never a multiple of the identity
+    lr = bank_question("log-uniform-learning-rate-sampling").question
+    assert len({tuple(sorted(graders.instantiate(lr, s).params.items())) for s in range(300)}) >= 30
+
+
+def test_plug_in_drills_are_easy() -> None:
+    for qid in ("heap-top-k-complexity", "ann-index-memory-with-pq"):
+        assert bank_question(qid).question.difficulty <= 2, qid
