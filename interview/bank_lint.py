@@ -39,7 +39,25 @@ def unfilled_placeholders(item: LoadedQuestion) -> list[Problem]:
                                             "put a space or a symbol (×) before the brace")]
 
 
+_COMPLEXITY = re.compile(r"\bO\((?:[^()]|\([^()]*\))*\)|\b(?:linear|logarithmic|quadratic|log-linear) time\b")
+
+
+def unchecked_complexity(item: LoadedQuestion) -> list[Problem]:
+    """A code prompt that names a running time ("aim for O(n log n)") but has no complexity
+    check lets a slower solution take full credit."""
+    q = item.question
+    if q.kind != "code" or q.answer.get("complexity"):
+        return []
+    named = [m.group(0) for m in _COMPLEXITY.finditer(q.prompt)]
+    if not named:
+        return []
+    return [Problem(_source(item), "answer.complexity",
+                    f"the prompt names {', '.join(dict.fromkeys(named))} but no complexity check enforces it")]
+
+
 CHECKS = (unfilled_placeholders,)
+# Reported as warnings by `interview validate` until every such question in the bank has a check.
+WARNINGS = (unchecked_complexity,)
 
 
 def lint_question(item: LoadedQuestion) -> list[Problem]:
@@ -94,6 +112,15 @@ def similarity_pairs(items: list[LoadedQuestion], threshold: float = NEAR_DUPLIC
             if score >= threshold:
                 pairs.append((score, items[i].question.id, items[j].question.id))
     return sorted(pairs, reverse=True)
+
+
+def bank_warnings(items: list[LoadedQuestion]) -> list[Problem]:
+    """What `interview validate` reports without failing: near-duplicates and unchecked complexity."""
+    found: list[Problem] = []
+    for item in items:
+        for check in WARNINGS:
+            found += check(item)
+    return found + near_duplicates(items)
 
 
 def near_duplicates(items: list[LoadedQuestion], threshold: float = NEAR_DUPLICATE) -> list[Problem]:
