@@ -129,6 +129,7 @@ class Answer(BaseModel):
     test_time_limit: float = Field(2.0, gt=0, le=10)
     memory_mb: int = Field(512, ge=256, le=4096)
     complexity: Complexity | None = None
+    keep_inputs: bool = False  # the prompt forbids modifying the arguments: every test checks them
 
     @model_validator(mode="after")
     def _sources(self) -> "Answer":
@@ -330,7 +331,7 @@ def run_submission(spec: Answer, source: str, unsafe_plain: bool = False,
     job: dict[str, Any] = {
         "nonce": nonce, "source": source, "function": spec.function, "visible": visible,
         "hidden_count": len(hidden), "array_args": spec.array_args, "test_time_limit": spec.test_time_limit,
-        "compare": spec.compare,
+        "compare": spec.compare, "keep_inputs": spec.keep_inputs,
     }
     wall = 2.0 + spec.test_time_limit * (len(visible) + len(hidden))
     if spec.complexity:
