@@ -77,7 +77,7 @@ def validate(paths: tuple[str, ...], seeds: int, as_json: bool) -> None:
     from interview.bank_lint import bank_warnings
 
     loaded, problems = run_validate(list(paths) or None, seeds)
-    warnings = bank_warnings(loaded)  # reported, not failing: near-duplicates, complexity named but unchecked
+    warnings = bank_warnings(loaded)  # reported, not failing
     if as_json:
         _echo_json({"questions": len(loaded), "problems": [p.__dict__ for p in problems],
                     "warnings": [w.__dict__ for w in warnings]})
