@@ -281,6 +281,11 @@ def judge_growth(sizes: list[int], seconds: list[float | None], expected: str,
     timed_out = [n for n, t in zip(sizes, seconds) if t is None]
     if timed_out and sizes and timed_out[0] == sizes[0]:
         return None, True
+    before = [t for n, t in zip(sizes, seconds) if t is not None and n < timed_out[0]] if timed_out else []
+    if len(before) == 1 and before[0] >= budget / 4:
+        # one size that used most of the budget, then a timeout: the bound says little about
+        # growth, but a solution this slow at the smallest size is no match for the one asked
+        return None, True
     slope: float | None = None
     lower_bound = False
     if len(measured) >= 2 and measured[-1][0] / measured[0][0] >= 4:
@@ -478,8 +483,9 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
                                  "too_slow": slow, "retimed": retimed, "unverified": unverified,
                                  "growth_vs_reference": None if relative is None or math.isinf(relative) else round(relative, 2)}
         if slow and best is None:
-            feedback.append(f"Correct on the tests, but it ran out of time at the smallest timed size "
-                            f"(n = {sizes[0]}); expected O({spec.complexity.expected}).")
+            first_out = next((n for n, t in zip(sizes, secs) if t is None), sizes[0])
+            feedback.append(f"Correct on the tests, but it ran out of time at n = {first_out}, among the smallest "
+                            f"timed sizes; expected O({spec.complexity.expected}).")
             score = min(score, TOO_SLOW_CREDIT)
         elif slow:
             feedback.append(f"Correct, but the running time grows like {best}; expected {spec.complexity.expected}.")

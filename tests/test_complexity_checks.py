@@ -134,6 +134,9 @@ def test_references_keep_full_credit(qid: str) -> None:
 
 def test_a_timeout_at_the_smallest_size_is_a_verdict() -> None:
     assert code.judge_growth([1000, 4000, 16000], [None], "n log n", 1.0) == (None, True)
+    # most of the budget at the smallest size, then out of time: as good as a timeout there
+    assert code.judge_growth([1000, 2000, 4000], [0.68, None], "n log n", 1.0) == (None, True)
+    assert code.judge_growth([1000, 2000, 4000], [0.01, None], "n log n", 1.0)[1] is True  # a clear bound
     assert code.judge_growth([1000, 4000, 16000], [2e-6, 2.2e-6, 2.5e-6], "log n", 1.0, floor=0.0)[1] is False
     assert code.judge_growth([1000, 4000, 16000], [2e-6, 8e-6, 3.2e-5], "log n", 1.0, floor=0.0)[1] is True
 
