@@ -120,7 +120,11 @@ def _child(job, code, lines, task):
         args = task["args"]
         if job.get("array_args"):
             args = [_to_arrays(a) for a in args]
+        before = _digest(args, "exact") if job.get("keep_inputs") else None
         value = fn(*args)
+        if before is not None and _digest(args, "exact") != before:
+            return {"status": "error", "type": "ModifiedInput", "line": None, "text": "",
+                    "message": "the function changed its input arguments, which the question forbids"}
         return {"status": "ok", "value": _jsonable(value)}
     except MemoryError:
         return {"status": "memory"}
@@ -182,10 +186,10 @@ def _digest(value, compare):
     return hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()
 
 
-def _cpu_of_child(job, code, args):
+def _cpu_of_child(job, code, args, reps=1):
     """(CPU seconds, exit status, digest of the returned value) of one fresh child that runs the
-    learner's module and calls the function once (code None: an empty child, the overhead to
-    subtract). The kernel measures it: nothing the child does can make it report less than it
+    learner's module and calls the function `reps` times on the same input (code None: an empty
+    child, the overhead to subtract). The kernel measures it: nothing the child does can make it report less than it
     used. The digest shows the call returned the right value (work cannot be skipped)."""
     dig_r, dig_w = os.pipe()
     pid, error = _fork()
@@ -204,7 +208,10 @@ def _cpu_of_child(job, code, args):
             if code is not None:
                 ns = {"__name__": "solution", "__builtins__": __builtins__}
                 exec(code, ns)
-                value = ns[job["function"]](*args)
+                fn = ns[job["function"]]
+                value = fn(*args)
+                for _ in range(reps - 1):
+                    fn(*args)
             # the empty child fingerprints None the same way: that fixed cost cancels out; a
             # chain-shaped tree as large as the size nests that deep, more than the calls' limit
             sys.setrecursionlimit(60_000)
@@ -263,16 +270,20 @@ def _timer(job, code, lines, task):
     _preimport(job["source"])
     gc.collect()
     try:
-        return _time_calls(job, code, args, task["budget"])
+        return _time_calls(job, code, args, task)
     except OSError as exc:  # no process left to fork (the process budget is shared)
         return {"status": "crash", "message": str(exc)[:200]}
 
 
-def _time_calls(job, code, args, budget):
+def _time_calls(job, code, args, task):
     base = min(_cpu_of_child(job, None, args)[0] for _ in range(3))
+    # As timeit autoranges: a call far below the clock's and the fork's noise is repeated in one
+    # child (1, 2, 5, 10, 20, ... calls) until one measurement takes at least `measure` seconds.
+    measure = task.get("measure", 0.0)
+    calls, limit = 1, task.get("max_calls", 1)
     best, total, reps, digest = float("inf"), 0.0, 0, None
-    while reps < 7 and total < budget:
-        dt, wstatus, got = _cpu_of_child(job, code, args)
+    while reps < 7 and total < task["budget"]:
+        dt, wstatus, got = _cpu_of_child(job, code, args, calls)
         if wstatus != 0:
             if os.WIFSIGNALED(wstatus) and os.WTERMSIG(wstatus) == signal.SIGXCPU:
                 return {"status": "timeout"}
@@ -285,8 +296,25 @@ def _time_calls(job, code, args, budget):
                     "message": "the timed call did not return a value", "line": None, "text": ""}
         digest = got
         dt = max(dt - base, 0.0)
-        best, total, reps = min(best, dt), total + dt, reps + 1
-    return {"status": "ok", "seconds": best, "reps": reps, "digest": None if digest == "None" else digest}
+        if dt < measure and calls < limit:
+            calls = _more_calls(calls, dt, measure, limit)
+            best, total, reps = float("inf"), 0.0, 0  # start again with the longer measurement
+            continue
+        best, total, reps = min(best, dt / calls), total + dt, reps + 1
+    return {"status": "ok", "seconds": best, "reps": reps, "calls": calls, "measured": best * calls,
+            "digest": None if digest == "None" else digest}
+
+
+def _more_calls(calls, dt, measure, limit):
+    """The next call count of the 1-2-5 series that should make a measurement last `measure`."""
+    want = calls * measure / max(dt, 1e-7)
+    step = calls
+    while step < want and step < limit:
+        for m in (2, 2.5, 2):
+            step = int(step * m)
+            if step >= want or step >= limit:
+                break
+    return max(calls + 1, min(step, limit))
 
 
 def _own_pid_namespace():
@@ -519,9 +547,11 @@ def main():
         if going and job.get("make_input") and all(r["status"] == "ok" for r in results):
             timings = []
             for n in job["sizes"]:
-                task = {"kind": "time", "n": n, "budget": job.get("time_budget", 0.05)}
+                task = {"kind": "time", "n": n, "budget": job.get("time_budget", 0.05),
+                        "measure": job.get("measure", 0.0), "max_calls": job.get("max_calls", 1)}
                 r = _run_task(job, code, lines, task, job["timing_limit"], False, body=_timer)
                 timings.append({"n": n, "status": r["status"], "seconds": r.get("seconds"),
+                                "calls": r.get("calls"), "measured": r.get("measured"),
                                 "digest": r.get("digest"), "type": r.get("type"), "message": r.get("message")})
                 if r["status"] != "ok":
                     break

@@ -129,6 +129,7 @@ class Answer(BaseModel):
     test_time_limit: float = Field(2.0, gt=0, le=10)
     memory_mb: int = Field(512, ge=256, le=4096)
     complexity: Complexity | None = None
+    keep_inputs: bool = False  # the prompt forbids modifying the arguments: every test checks them
 
     @model_validator(mode="after")
     def _sources(self) -> "Answer":
@@ -253,6 +254,8 @@ def _call_text(function: str, args: list[Any]) -> str:
 # --- complexity -------------------------------------------------------------------------------
 
 MIN_SECONDS = 5e-4  # below this a timing is mostly call overhead and noise
+MEASURE_SECONDS = 0.01  # a fast call is repeated in one timed child until a measurement lasts this long
+MAX_CALLS = 200_000     # the most calls one measurement repeats
 MARGIN = 0.5  # how far (in log-log slope) above the expected growth counts as clearly slower
 
 
@@ -263,17 +266,26 @@ def _slope(name: str, n0: float, n1: float) -> float:
 
 
 def judge_growth(sizes: list[int], seconds: list[float | None], expected: str,
-                 budget: float) -> tuple[str | None, bool]:
+                 budget: float, floor: float = MIN_SECONDS) -> tuple[str | None, bool]:
     """(growth that fits the timings or None if inconclusive, whether clearly slower than expected).
 
     The observed log-log slope is fitted over the timings above MIN_SECONDS (constant call
     overhead and noise only flatten it, so errors lean towards "not slower"). A size that ran
     out of time counts as a lower bound: `budget` seconds at least. A verdict needs the
     slope to exceed the expected model's by MARGIN (e.g. n^1.5 against n), so noise of tens
-    of percent per timing never flips it; n against n log n is never called.
+    of percent per timing never flips it; n against n log n is never called. `floor` is the
+    shortest per-call time that counts (0 when every call was repeated into a long measurement).
+    A timeout at the smallest size is clearly slower whatever the growth: (None, True).
     """
-    measured = [(n, t) for n, t in zip(sizes, seconds) if t is not None and t >= MIN_SECONDS]
+    measured = [(n, t) for n, t in zip(sizes, seconds) if t is not None and t >= floor]
     timed_out = [n for n, t in zip(sizes, seconds) if t is None]
+    if timed_out and sizes and timed_out[0] == sizes[0]:
+        return None, True
+    before = [t for n, t in zip(sizes, seconds) if t is not None and n < timed_out[0]] if timed_out else []
+    if len(before) == 1 and before[0] >= budget / 4:
+        # one size that used most of the budget, then a timeout: the bound says little about
+        # growth, but a solution this slow at the smallest size is no match for the one asked
+        return None, True
     slope: float | None = None
     lower_bound = False
     if len(measured) >= 2 and measured[-1][0] / measured[0][0] >= 4:
@@ -324,12 +336,12 @@ def run_submission(spec: Answer, source: str, unsafe_plain: bool = False,
     job: dict[str, Any] = {
         "nonce": nonce, "source": source, "function": spec.function, "visible": visible,
         "hidden_count": len(hidden), "array_args": spec.array_args, "test_time_limit": spec.test_time_limit,
-        "compare": spec.compare,
+        "compare": spec.compare, "keep_inputs": spec.keep_inputs,
     }
     wall = 2.0 + spec.test_time_limit * (len(visible) + len(hidden))
     if spec.complexity:
         job.update(make_input=spec.complexity.make_input, sizes=spec.complexity.sizes, time_budget=0.05,
-                   timing_limit=TIMING_LIMIT)
+                   timing_limit=TIMING_LIMIT, measure=MEASURE_SECONDS, max_calls=MAX_CALLS)
         wall += TIMING_LIMIT * len(spec.complexity.sizes)
     limits = sandbox.Limits(wall_seconds=wall, cpu_seconds=int(math.ceil(spec.test_time_limit)) + 2,
                             memory_mb=spec.memory_mb, output_bytes=256 * 1024)
@@ -439,7 +451,8 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
                                "hidden": {"passed": hid_pass, "total": len(hid)}}
     if spec.complexity and "timings" in report:
         sizes, secs = _timings(report, spec)
-        best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT)
+        floor = _floor(report)
+        best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT, floor)
         retimed, relative, ref_report = 0, None, None
         if slow:
             # Confirm before taking credit away: time the reference solution on this machine now,
@@ -450,9 +463,16 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
             retimed = 1
             if again and "timings" in again:
                 sizes, secs = _fastest(sizes, secs, *_timings(again, spec))
-                best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT)
+                floor = max(floor, _floor(again))
+                best, slow = judge_growth(sizes, secs, spec.complexity.expected, TIMING_LIMIT, floor)
             if ref_report and "timings" in ref_report:
-                relative = relative_growth(sizes, secs, *_timings(ref_report, spec), TIMING_LIMIT)
+                relative = relative_growth(sizes, secs, *_timings(ref_report, spec), TIMING_LIMIT,
+                                           max(floor, _floor(ref_report)))
+            else:  # the reference's run was lost (a busy machine): its remembered or a fresh timing
+                ref = _reference_timings(spec)
+                if ref:
+                    relative = relative_growth(sizes, secs, sorted(ref), [ref[n][1] for n in sorted(ref)],
+                                               TIMING_LIMIT, floor)
             slow = slow and relative is not None and relative >= MARGIN
         if ref_report and "timings" in ref_report:
             _remember_reference(spec, ref_report)
@@ -462,7 +482,12 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
         details["complexity"] = {"sizes": sizes, "seconds": secs, "fit": best, "expected": spec.complexity.expected,
                                  "too_slow": slow, "retimed": retimed, "unverified": unverified,
                                  "growth_vs_reference": None if relative is None or math.isinf(relative) else round(relative, 2)}
-        if slow:
+        if slow and best is None:
+            first_out = next((n for n, t in zip(sizes, secs) if t is None), sizes[0])
+            feedback.append(f"Correct on the tests, but it ran out of time at n = {first_out}, among the smallest "
+                            f"timed sizes; expected O({spec.complexity.expected}).")
+            score = min(score, TOO_SLOW_CREDIT)
+        elif slow:
             feedback.append(f"Correct, but the running time grows like {best}; expected {spec.complexity.expected}.")
             score = min(score, TOO_SLOW_CREDIT)
         elif unverified:
@@ -526,7 +551,9 @@ def _unverified(spec: Answer, report: dict[str, Any]) -> str | None:
         return None
     ref = _reference_timings(spec)
     for n, (digest, seconds) in sorted(mine.items()):
-        if n in ref and ref[n][0] != digest and ref[n][1] >= MIN_SECONDS and \
+        # per-call times come from measurements of at least MEASURE_SECONDS (calls repeated), so
+        # even a microsecond reference time is a real figure to compare with
+        if n in ref and ref[n][0] != digest and ref[n][1] > 0 and \
                 seconds * FASTER_THAN_REFERENCE < ref[n][1]:
             return (f"at size {n} it returns a different result from the reference's, "
                     f"{ref[n][1] / max(seconds, 1e-6):.0f} times faster")
@@ -534,7 +561,7 @@ def _unverified(spec: Answer, report: dict[str, Any]) -> str | None:
 
 
 def relative_growth(sizes: list[int], seconds: list[float | None], ref_sizes: list[int],
-                    ref_seconds: list[float | None], budget: float) -> float | None:
+                    ref_seconds: list[float | None], budget: float, floor: float = MIN_SECONDS) -> float | None:
     """Log-log slope of (learner's time / reference's time) over the sizes both timed.
 
     0 means the learner's code grows like the reference; n^2 against an n reference gives about
@@ -543,11 +570,20 @@ def relative_growth(sizes: list[int], seconds: list[float | None], ref_sizes: li
     ref_all = {n: t for n, t in zip(ref_sizes, ref_seconds) if t is not None}
     if any(t is None and n in ref_all and ref_all[n] < budget / 10 for n, t in zip(sizes, seconds)):
         return math.inf
-    ref = {n: t for n, t in ref_all.items() if t >= MIN_SECONDS}
-    ratios = [(n, t / ref[n]) for n, t in zip(sizes, seconds) if n in ref and t is not None and t >= MIN_SECONDS]
+    ref = {n: t for n, t in ref_all.items() if t >= floor}
+    ratios = [(n, t / ref[n]) for n, t in zip(sizes, seconds) if n in ref and t is not None and t >= floor]
     if len(ratios) >= 2 and ratios[-1][0] / ratios[0][0] >= 4:
         return float(np.polyfit(np.log([r[0] for r in ratios]), np.log([r[1] for r in ratios]), 1)[0])
     return None
+
+
+def _floor(report: dict[str, Any]) -> float:
+    """0 when every timing was repeated into a measurement of at least MIN_SECONDS (a per-call
+    time of microseconds is then as good as any), else MIN_SECONDS per call."""
+    ok = [t for t in report.get("timings", []) if t.get("status") == "ok"]
+    if ok and all((t.get("measured") or 0.0) >= MIN_SECONDS for t in ok):
+        return 0.0
+    return MIN_SECONDS
 
 
 def _timings(report: dict[str, Any], spec: Answer) -> tuple[list[int], list[float | None]]:

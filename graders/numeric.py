@@ -32,7 +32,13 @@ class Answer(BaseModel):
     rtol: float = Field(0.01, ge=0, le=0.5)
     atol: float = Field(0.0, ge=0)
     percent: bool = False
-    unit: str | None = None
+    unit: str | None = None  # shown beside the box; "%" means the value is in percent points
+
+    @model_validator(mode="after")
+    def _percent_one_way(self) -> "Answer":
+        if self.percent and self.unit in PERCENT_UNITS:
+            raise ValueError("'percent: true' reads 45% as 0.45, 'unit: \"%\"' asks for percent points: give one of them")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -117,8 +123,14 @@ def close_enough(got: float, expected: float, rtol: float, atol: float) -> bool:
     return abs(got - expected) <= max(atol, rtol * abs(expected)) + 1e-12
 
 
+PERCENT_UNITS = ("%", "percent")
+
+
 def grade(question: "Question", variant: Variant, answer: str) -> Grade:
     data = variant.data
+    if data.get("unit") in PERCENT_UNITS:
+        # the value is asked in percent points: "94.6%" and "94.6" both mean 94.6
+        answer = answer.strip().removesuffix("%")
     try:
         got = parse_number(answer, allow_percent=data.get("percent", False))
     except NumberError as exc:

@@ -3,8 +3,11 @@
 A point is covered when one of its key phrases occurs in the answer: words are compared
 after light stemming ("overfitting" matches "overfit"), a multi-word phrase matches its words
 in order with at most a couple of other words between them, and a negation shortly before
-it ("not", "never", "no", "n't", "without") blocks the match ("does not overfit" does not
-cover "overfit"). The score is the covered weight over the total weight, but it is only a
+it in the same clause ("not", "never", "no", "n't", "without") blocks the match ("does not
+overfit" does not cover "overfit", nor does "I would not use Platt scaling or isotonic regression"
+cover "isotonic regression"); a comma, a sentence end or a word such as "but" or "instead" starts a
+new clause. An answer that is a list of keywords rather than sentences is flagged and its
+suggested score cut to KEYWORD_LIST_FACTOR of the coverage. The score is the covered weight over the total weight, but it is only a
 suggestion: the learner reads the model answer and rates themselves.
 
 Everything is linear in the answer: words are indexed once, phrases look up positions, and
@@ -29,7 +32,11 @@ if TYPE_CHECKING:
 
 MAX_WORDS = 5000
 MAX_GAP = 2            # other words allowed between consecutive words of a phrase
-NEGATION_WINDOW = 3    # words before a phrase in which a negation blocks it
+CLAUSE_BREAKS = frozenset({"but", "because", "so", "instead", "whereas", "although", "though", "however",
+                           "while", "rather", "yet", "unless", "except"})
+KEYWORD_LIST_SHARE = 0.15   # below this share of common words, a long answer is a list of keywords
+KEYWORD_LIST_MIN_WORDS = 8
+KEYWORD_LIST_FACTOR = 0.25
 NEGATORS = frozenset({"not", "no", "never", "without", "cannot", "nor", "neither", "none"})
 MIN_WORDS = 3
 # words whose final s is not a plural ending
@@ -37,8 +44,17 @@ INVARIANT = frozenset({"bias", "alias", "canvas", "atlas", "gas", "has", "was", 
                        "perhaps", "yes", "lens", "news", "its", "this", "thus", "plus", "minus", "does", "is", "as",
                        "process", "access", "less", "unless", "across", "kubernetes", "redis", "lasso"})
 
+# Words too common to show that an answer covers anything: a key phrase made only of these ("at a",
+# "we had", "within", "i would") matches almost every answer, so the loader refuses it.
+COMMON_WORDS = frozenset("""a an the and or but if then else of to in on at by for with within without from into
+onto over under about above below after before between through during since until up down out off again once here
+there when where why how all any both each few more most other some such no nor not only same so than too very can
+will just should would could may might must shall do does did done doing have has had having be is am are was were
+been being i me my mine we our us you your he she him his her it its they them their this that these those what which
+who whom whose as also well get got make made take took go went one two first new way thing things lot really like
+etc eg ie vs now want id""".split())
 _APOS = re.compile(r"[\u2019\u2018`']")
-_WORDS = re.compile(r"[a-z0-9]+(?:[-_/][a-z0-9]+)*|[.!?;:](?=\s|$)")
+_WORDS = re.compile(r"[a-z0-9]+(?:[-_/][a-z0-9]+)*|[.!?;:,](?=\s|$)")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 
 
@@ -59,9 +75,14 @@ class PointSpec(BaseModel):
     @field_validator("phrases")
     @classmethod
     def _wordy(cls, v: list[str]) -> list[str]:
+        common = {stem(w) for w in COMMON_WORDS} | COMMON_WORDS
         for p in v:
-            if not _phrase_variants(p):
+            seqs = _phrase_variants(p)
+            if not seqs:
                 raise ValueError(f"phrase {p!r} has no words to match")
+            if all(all(w in common for w in seq) for seq in seqs):
+                raise ValueError(f"phrase {p!r} is made only of common words and would match almost any answer; "
+                                 "use words that show the point is covered")
         return v
 
 
@@ -139,48 +160,65 @@ def _phrase_variants(phrase: str) -> list[tuple[str, ...]]:
 
 @dataclass
 class _Index:
-    """Word positions of one answer: stem -> sorted positions, and each position's sentence."""
+    """Word positions of one answer: stem -> sorted positions, and for each position the nearest
+    negation before it in its clause (-1 if none)."""
 
     positions: dict[str, list[int]]
     words: list[str]
-    sentence: list[int]
+    negation: list[int]
     count: int
     truncated: bool
+    tokens: int = 0     # whole tokens ("two-tower" is one), and how many are common words
+    common: int = 0
 
 
 def _index(text: str) -> _Index:
     positions: dict[str, list[int]] = {}
     words: list[str] = []
-    sentence: list[int] = []
-    sent = 0
+    negation: list[int] = []
+    last_negation = -1
     truncated = False
+    tokens = common = 0
     for m in _WORDS.finditer(_normalise(text)):
         tok = m.group(0)
-        if not tok[0].isalnum():
-            sent += 1
-            continue
+        if not tok[0].isalnum() or tok in CLAUSE_BREAKS:
+            last_negation = -1      # a new clause: an earlier "not" no longer reaches
+            if not tok[0].isalnum():
+                continue
         if len(words) >= MAX_WORDS:
             truncated = True
             break
         parts = re.split(r"[-_/]", tok)
+        tokens += 1
+        common += len(parts) == 1 and stem(tok) in _COMMON_STEMS
         for k, part in enumerate(parts):
             pos = len(words)
             s = stem(part)
             words.append(s)
-            sentence.append(sent)
+            negation.append(last_negation)
             positions.setdefault(s, []).append(pos)
+            if s in NEGATORS:
+                last_negation = pos
+            elif s in ("only", "just") and last_negation == pos - 1 and words[pos - 1] == "not":
+                last_negation = negation[pos - 1]   # "not only X but also Y" negates nothing
             if k == 0 and len(parts) > 1:   # "trade-off" also reads as "tradeoff"
                 positions.setdefault(stem("".join(parts)), []).append(pos)
-    return _Index(positions, words, sentence, len(words), truncated)
+    return _Index(positions, words, negation, len(words), truncated, tokens, common)
 
 
 def _negated(ix: _Index, start: int) -> bool:
-    for p in range(start - 1, max(-1, start - 1 - NEGATION_WINDOW), -1):
-        if ix.sentence[p] != ix.sentence[start]:
-            return False
-        if ix.words[p] in NEGATORS:
-            return not (ix.words[p] == "not" and p + 1 < ix.count and ix.words[p + 1] == "only")
-    return False
+    return ix.negation[start] >= 0
+
+
+_COMMON_STEMS = frozenset({stem(w) for w in COMMON_WORDS} | COMMON_WORDS)
+
+
+def is_keyword_list(ix: _Index) -> bool:
+    """Sentences are about half common words ("the", "is", "we", "because"); a pasted list of
+    buzzwords has almost none."""
+    if ix.tokens < KEYWORD_LIST_MIN_WORDS:
+        return False
+    return ix.common < KEYWORD_LIST_SHARE * ix.tokens
 
 
 def _find(ix: _Index, seq: tuple[str, ...]) -> bool:
@@ -252,12 +290,17 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
     score = sum(c["weight"] for c in covered) / total
     feedback = [f"Rubric coverage (a suggestion, not a verdict): {len(covered)} of {len(spec.points)} points, "
                 f"{round(100 * score)}% of the weight."]
+    keyword_list = is_keyword_list(ix)
+    if keyword_list:
+        score *= KEYWORD_LIST_FACTOR
+        feedback.append("This reads as a list of keywords, not an explanation: an interviewer wants sentences "
+                        "that say why and how, so the suggestion counts a quarter of the coverage.")
     feedback += [f"Covered: {c['text']}" for c in covered]
     feedback += [f"Missed: {m['text']}" for m in missed]
     if ix.truncated:
         feedback.append(f"Only the first {MAX_WORDS} words were read.")
     feedback.append("Compare your answer with the model answer below, then rate yourself: Again, Hard, Good or Easy.")
-    grade_ = Grade.from_score(score, feedback, covered=covered, missed=missed,
+    grade_ = Grade.from_score(score, feedback, covered=covered, missed=missed, keyword_list=keyword_list,
                               model_answer=variant.data.get("model_answer", spec.model_answer))
     grade_.needs_self_rating = True
     return grade_

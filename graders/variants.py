@@ -22,10 +22,12 @@ MAX_TRIES = 500
 
 # `{name}` or `{name:spec}`, not preceded by a letter, digit, `_`, `^`, `}` or a backslash, so that
 # LaTeX such as \frac{a}{b}, x^{2} and \mathbf{x} is left alone; `{{` stays a literal brace.
+# One exception: the `x` of a dimension (`3x{k}`, `{k}x{k}`, `768x{d}`, ` x{d}`) is a separator,
+# not the end of a LaTeX command, so a placeholder right after it is filled.
 # `{{name}}` is the escape for a literal `{name}`; every other `{{` or `}}` (LaTeX such as
 # `\frac{1}{\sqrt{x}}` or `e^{z_{ {j} }}`) is left exactly as written.
 ESCAPED = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*(?::[^{}]*)?)\}\}")
-PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_^}\\{])\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}(?!\})")
+PLACEHOLDER = re.compile(r"(?:(?<![A-Za-z0-9_^}\\{])|(?<=[0-9}\s(]x)|(?<=^x))\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}(?!\})")
 
 
 def rng_for(question_id: str, seed: int) -> np.random.Generator:
@@ -85,9 +87,13 @@ def _draw_one(name: str, spec: "ParamSpec", earlier: dict[str, Any], rng: np.ran
 
 
 def format_value(value: Any, spec: str | None = None) -> str:
-    """How a parameter appears in text; `:latex` renders a matrix or vector as LaTeX."""
+    """How a parameter appears in text; `:latex` renders a matrix or vector as LaTeX, and the
+    wording specs (`+term`, `-term`, `coef`, `+coef`, `paren`, `plural=...`, see `_wording`)
+    write signs, coefficients and plurals as people write them."""
     if spec == "latex":
         return _latex(value)
+    if spec and (spec in _WORDING or spec.startswith("plural=")):
+        return _wording(value, spec)
     if spec:
         try:
             return format(value, spec)
@@ -102,6 +108,42 @@ def format_value(value: Any, spec: str | None = None) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     return str(value)
+
+
+_WORDING = ("+term", "-term", "coef", "+coef", "paren")
+
+
+def _wording(value: Any, spec: str) -> str:
+    """A number as a term of a formula or a count in a sentence, for a value of either sign.
+
+    - `+term`: the value added to what precedes it: `x {b:+term}` gives `x + 3` or `x - 3`.
+    - `-term`: the value subtracted: `(w {c:-term})` gives `(w - 3)` or `(w + 3)`, never `w - -3`.
+    - `coef`: a leading coefficient: `{a:coef}x` gives `3x`, `x` for 1, `-x` for -1.
+    - `+coef`: a coefficient after another term: `x^2 {b:+coef}y` gives `+ 3y`, `- y`, `+ y`.
+    - `paren`: a negative value in parentheses, as a base of a power or after an operator:
+      `{a:paren}^2` gives `(-1.5)^2`, never `-1.5^2` (which means -(1.5^2)).
+    - `plural=word` or `plural=word|words`: `{n:plural=order}` gives `1 order`, `3 orders`.
+    """
+    if isinstance(value, (list, dict)) or isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise QuestionError(f"format '{spec}' applies to a number, not {value!r}")
+    if spec.startswith("plural="):
+        forms = spec[len("plural="):].split("|")
+        if not forms[0] or len(forms) > 2:
+            raise QuestionError(f"format '{spec}' needs 'plural=word' or 'plural=word|words'")
+        singular = forms[0]
+        plural = forms[1] if len(forms) == 2 else singular + "s"
+        return f"{format_value(value)} {singular if value == 1 else plural}"
+    negative = value < 0
+    magnitude = format_value(-value if negative else value)
+    if spec == "paren":
+        return f"({format_value(value)})" if negative else magnitude
+    if spec in ("+term", "-term"):
+        minus = negative if spec == "+term" else not negative
+        return f"{'-' if minus else '+'} {magnitude}"
+    unit = "" if magnitude == "1" else magnitude
+    if spec == "coef":
+        return f"{'-' if negative else ''}{unit}"
+    return f"{'-' if negative else '+'} {unit}"  # +coef
 
 
 def _latex(value: Any) -> str:

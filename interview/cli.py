@@ -113,13 +113,19 @@ def validate(paths: tuple[str, ...], seeds: int, as_json: bool) -> None:
     """Check question files (default: the bundled bank); exit 1 listing every problem."""
     from interview.validate import validate as run_validate
 
+    from interview.bank_lint import bank_warnings
+
     loaded, problems = run_validate(list(paths) or None, seeds)
+    warnings = bank_warnings(loaded)  # reported, not failing
     if as_json:
-        _echo_json({"questions": len(loaded), "problems": [p.__dict__ for p in problems]})
+        _echo_json({"questions": len(loaded), "problems": [p.__dict__ for p in problems],
+                    "warnings": [w.__dict__ for w in warnings]})
     else:
         for p in problems:
             click.echo(str(p))
-        click.echo(f"{len(loaded)} question(s) loaded, {len(problems)} problem(s)")
+        for w in warnings:
+            click.echo(f"warning: {w}")
+        click.echo(f"{len(loaded)} question(s) loaded, {len(problems)} problem(s), {len(warnings)} warning(s)")
     sys.exit(1 if problems else 0)
 
 

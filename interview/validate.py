@@ -12,6 +12,7 @@ import graders
 from graders import variants
 from graders.types import QuestionError
 from interview.bank import LoadedQuestion, Problem, load_bank, question_error, variant_problems
+from interview.bank_lint import lint_question
 
 DEFAULT_SEEDS = 50
 
@@ -26,7 +27,7 @@ def seeds_to_check(item: LoadedQuestion, seeds: int) -> range:
 def check_question(item: LoadedQuestion, seeds: int = DEFAULT_SEEDS) -> list[Problem]:
     q = item.question
     source = str(item.path) if item.path else q.id
-    problems: list[Problem] = []
+    problems: list[Problem] = lint_question(item)
     unused = set(q.params) - _used_names(item)
     if unused:
         problems.append(Problem(source, "params", f"parameter(s) {', '.join(sorted(unused))} are never used"))
