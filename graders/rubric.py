@@ -290,7 +290,8 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
     score = sum(c["weight"] for c in covered) / total
     feedback = [f"Rubric coverage (a suggestion, not a verdict): {len(covered)} of {len(spec.points)} points, "
                 f"{round(100 * score)}% of the weight."]
-    keyword_list = is_keyword_list(ix)
+    # a one-point rubric asks for a term (a short answer): naming it is the answer, not gaming
+    keyword_list = len(spec.points) > 1 and is_keyword_list(ix)
     if keyword_list:
         score *= KEYWORD_LIST_FACTOR
         feedback.append("This reads as a list of keywords, not an explanation: an interviewer wants sentences "

@@ -31,6 +31,16 @@ def _refused(question, variant, answer: float) -> bool:  # type: ignore[no-untyp
     return graders.grade(question, variant, repr(answer)).score == 0.0
 
 
+def _balanced(text: str) -> bool:
+    """Whether `text` is one parenthesised whole (its brackets never close more than they open)."""
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def test_nearest_wrong_numeric_answers_are_refused() -> None:
     loaded, _ = bank.load_bank()
     accepted: list[str] = []
@@ -40,6 +50,8 @@ def test_nearest_wrong_numeric_answers_are_refused() -> None:
             continue
         raw = _value_formula(q)
         rounded = _ROUNDED.match(raw) if raw else None
+        if rounded and not _balanced(rounded.group(2)):
+            rounded = None  # floor(a) + floor(b): a sum of rounded terms, not one rounded value
         for seed in range(20 if q.params else 1):
             v = graders.instantiate(q, seed)
             expected = v.data["expected"]

@@ -84,7 +84,7 @@ def test_validate_reports_every_problem_in_one_pass(tmp_path: Path) -> None:
             "unknown name 'bogus'") in lines
     assert f"{tmp_path / 'bomb.yaml'}: line 1, column 4: anchors ('&a') are not allowed in question files: write each value out in full" in lines
     assert f"{tmp_path / 'deep.yaml'}: line 1, column 44: the YAML is nested more than 40 levels deep" in lines
-    assert lines[-1] == "0 question(s) loaded, 4 problem(s)"
+    assert lines[-1] == "0 question(s) loaded, 4 problem(s), 0 warning(s)"
 
 
 def test_sync_prints_counts_and_is_idempotent(tmp_path: Path) -> None:
