@@ -88,24 +88,21 @@ def _require_edit(user: User | None, row: Question, source: str = "editor") -> N
 
 def retire(session: Session, user: User, question_id: str, now: datetime | None = None) -> Question:
     """Hide a question from new practice (history is kept); only what `user` may edit."""
-    row = session.get(Question, question_id)
-    if row is None:
-        raise AuthoringError([Problem(question_id, "id", "no such question")], 404)
-    _require_edit(user, row, question_id)
-    row.status, row.updated_at = "retired", now or utcnow()
-    session.add(row)
-    session.commit()
-    return row
+    return _set_status(session, user, question_id, "retired", now)
 
 
 def restore(session: Session, user: User, question_id: str, now: datetime | None = None) -> Question:
     """Undo a retirement: the question is practised again, its learners' history intact; only
     what `user` may edit (as for retiring)."""
+    return _set_status(session, user, question_id, "active", now)
+
+
+def _set_status(session: Session, user: User, question_id: str, status: str, now: datetime | None) -> Question:
     row = session.get(Question, question_id)
     if row is None:
         raise AuthoringError([Problem(question_id, "id", "no such question")], 404)
     _require_edit(user, row, question_id)
-    row.status, row.updated_at = "active", now or utcnow()
+    row.status, row.updated_at = status, now or utcnow()
     session.add(row)
     session.commit()
     return row
