@@ -2,7 +2,6 @@
 learner, and the answer form of a shown question."""
 from __future__ import annotations
 
-import re
 import time
 from typing import Any, Callable
 
@@ -13,6 +12,7 @@ from interview import accounts, bank
 from interview.bank import LoadedQuestion
 from interview.models import utcnow
 from interview.sync import apply_question
+from tests.test_web_app import csrf_of, field  # noqa: F401 - the one form reader, re-exported for the queue tests
 
 CODE_ID = "queue-total"
 SQL_ID = "queue-distinct-users"
@@ -84,18 +84,6 @@ def seed_questions(engine: sa.Engine) -> None:
 def add_learner(engine: sa.Engine, name: str, role: str = "learner") -> None:
     with Session(engine, expire_on_commit=False) as s:
         accounts.create_user(s, name, f"{name} password!", role=role)
-
-
-def csrf_of(html: bytes) -> str:
-    m = re.search(rb'name="csrf_token" value="([^"]+)"', html)
-    assert m, "no CSRF token on the page"
-    return m.group(1).decode()
-
-
-def field(html: bytes, name: str) -> str:
-    m = re.search(rb'name="' + name.encode() + rb'" value="([^"]*)"', html)
-    assert m, f"no field {name}"
-    return m.group(1).decode()
 
 
 def sign_in(client: Any, name: str) -> None:

@@ -25,13 +25,7 @@ from tests.test_web_app import answer_numeric, csrf_of, question_of_kind, sign_i
 FORMAT = "interview-export/1"
 
 
-@pytest.fixture
-def app(engine: sa.Engine, bundled_bank: list) -> Flask:
-    with Session(engine) as s:
-        sync_bank(s, bundled_bank)
-        accounts.create_user(s, "alice", "alice password")
-        accounts.create_user(s, "teacher", "teacher password", role="instructor")
-    return create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "test-secret", "TESTING": True})
+from tests.test_web_instructor import app  # noqa: E402,F401 - the shared fixture: the bank, alice and teacher
 
 
 def from_address(app: Flask, n: int) -> FlaskClient:
