@@ -88,6 +88,8 @@ def _markdown_html(text: str) -> Markup:
     rendered = re.sub(r"\ue000(\d+)\ue001", lambda m: spans[int(m.group(1))], rendered)
     clean = nh3.clean(rendered, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https"},
                       link_rel="noopener noreferrer nofollow")
+    # a wide table scrolls inside its own box instead of widening the page on a phone
+    clean = clean.replace("<table>", '<div class="table-scroll"><table>').replace("</table>", "</table></div>")
     return Markup(clean)
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,8 +21,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from werkzeug.serving import make_server
 
-from interview import accounts, bank, db
-from interview.models import Question
+from interview import accounts, bank, db, mock
+from interview.models import MockFormat, Question, User
 from interview.sync import sync_bank
 from interview.web import create_app
 
@@ -471,4 +472,46 @@ def test_every_page_is_accessible_and_photographed(site: Site, width: int) -> No
     bad = {k: v for k, v in problems.items() if v}
     (SHOTS / f"axe-{width}.json").write_text(json.dumps(bad, indent=1))
     assert not bad, bad
+    assert not site.errors, site.errors
+
+
+def test_every_question_fits_a_phone_screen(site: Site) -> None:
+    """A mock report holding every active question (prompt, the grade panel, the explanation)
+    is no wider than a 375 px phone: a long formula, a wide table or a long identifier scrolls in
+    its own box. The screenshots test above meets only the three questions a quick mock drew, so
+    a wide question once failed it at random."""
+    page = site.page("learner-every-question", width=375, height=900)
+    with Session(site.engine) as s:
+        user = s.exec(select(User).where(User.name == "learner-every-question")).one()
+        n = len(s.exec(select(Question.id).where(Question.status == "active")).all())
+        areas = sorted({a for a in s.exec(select(Question.area).where(Question.status == "active")).all()})
+        sections = [{"name": f"Part {i + 1}", "areas": areas, "count": min(20, n - 20 * i)} for i in range((n + 19) // 20)]
+        s.add(MockFormat(slug="every-question", name="Every question", minutes=240, sections=sections, owner_id=user.id))
+        s.commit()
+        sitting = mock.start(s, user, "every-question", datetime.now(timezone.utc))
+        mock.finish(s, user, sitting.id, datetime.now(timezone.utc))
+        mock_id = sitting.id
+    page.goto(f"{site.base}/mock/{mock_id}/report", timeout=120_000)
+    page.wait_for_load_state("load")
+    page.evaluate("document.fonts.ready")
+    assert page.locator("article.report-item").count() == n
+    sticking_out = page.evaluate("""() => {
+        const width = document.documentElement.clientWidth, out = new Set();
+        for (const item of document.querySelectorAll('article.report-item')) {
+          for (const el of item.querySelectorAll('*')) {
+            if (el.getBoundingClientRect().right <= width + 0.5) continue;
+            let a = el.parentElement, scrolls = false;
+            for (; a && a !== item; a = a.parentElement) {
+              if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) { scrolls = true; break; }
+            }
+            if (!scrolls) out.add(item.querySelector('h2').textContent.trim());
+          }
+        }
+        return [...out]; }""")
+    assert not sticking_out, f"wider than 375 px: {sticking_out}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    unreachable = page.evaluate("""() => [...document.querySelectorAll('.math.wide, .katex-display, .table-scroll, pre')]
+        .filter(el => el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute('tabindex')).length""")
+    assert unreachable == 0, "a box that scrolls sideways must take keyboard focus"
+    page.context.close()
     assert not site.errors, site.errors

@@ -13,6 +13,22 @@
     });
   }
 
+  // A formula wider than its column (a long inline expression on a phone) gets a box of its
+  // own that scrolls sideways, instead of pushing the whole page wider than the screen.
+  function fitMath() {
+    document.querySelectorAll(".math").forEach(function (el) {
+      el.classList.remove("wide");
+      var box = el.parentElement;
+      while (box && box.parentElement && getComputedStyle(box).display.indexOf("inline") === 0) box = box.parentElement;
+      if (!box) return;
+      var style = getComputedStyle(box);
+      var right = box.getBoundingClientRect().right - parseFloat(style.paddingRight || "0");
+      var tooWide = el.scrollWidth > box.clientWidth + 1 ||
+        Array.prototype.some.call(el.getClientRects(), function (r) { return r.right > right + 1; });
+      if (tooWide) el.classList.add("wide");
+    });
+  }
+
   function codeBoxes() {
     document.querySelectorAll("textarea.code").forEach(function (box) {
       box.addEventListener("keydown", function (ev) {
@@ -141,19 +157,24 @@
 
   // a box that scrolls sideways (code, a schema, a wide table) must be reachable by keyboard
   function scrollablesFocusable() {
-    document.querySelectorAll("pre, .table-scroll").forEach(function (el) {
+    document.querySelectorAll("pre, .table-scroll, .math.wide, .katex-display").forEach(function (el) {
       if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
     });
   }
 
+  // for content put into the page later (a verdict the grading queue swapped in)
+  window.interviewTypeset = function (root) { renderMath(root); fitMath(); scrollablesFocusable(); };
+
   document.addEventListener("DOMContentLoaded", function () {
+    renderMath(document);
+    fitMath();
     scrollablesFocusable();
-    window.addEventListener("resize", scrollablesFocusable);
+    window.addEventListener("resize", function () { fitMath(); scrollablesFocusable(); });
+    if (document.fonts && document.fonts.ready) document.fonts.ready.then(function () { fitMath(); scrollablesFocusable(); });
     if (window.matchMedia && window.matchMedia("(pointer: coarse)").matches) document.documentElement.classList.add("touch");
     rememberTimeZone();
     confirmations();
     menu();
-    renderMath(document);
     codeBoxes();
     hints();
     shortcuts();

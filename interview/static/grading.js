@@ -3,15 +3,6 @@
 (function () {
   "use strict";
 
-  function renderMath(root) {
-    if (!window.katex) return;
-    root.querySelectorAll(".math").forEach(function (el) {
-      try {
-        window.katex.render(el.textContent, el, { displayMode: el.classList.contains("display"), throwOnError: false });
-      } catch (e) { /* leave the source visible */ }
-    });
-  }
-
   // Poll `statusUrl` until its state is no longer "pending", then put the fresh page's <main> in.
   function waitFor(el) {
     var delay = 300;
@@ -26,7 +17,7 @@
               var main = document.querySelector("main");
               if (!fresh || !main) { window.location.reload(); return; }
               main.innerHTML = fresh.innerHTML;
-              renderMath(main);
+              if (window.interviewTypeset) window.interviewTypeset(main);
               var focus = main.querySelector("h1, h2");
               if (focus) { focus.setAttribute("tabindex", "-1"); focus.focus(); }
             });
