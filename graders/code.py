@@ -468,12 +468,15 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
             if ref_report and "timings" in ref_report:
                 relative = relative_growth(sizes, secs, *_timings(ref_report, spec), TIMING_LIMIT,
                                            max(floor, _floor(ref_report)))
-            else:  # the reference's run was lost (a busy machine): its remembered or a fresh timing
-                ref = _reference_timings(spec)
+            if relative is None:  # the reference's run was lost or timed nothing (a busy machine):
+                ref = _reference_timings(spec)  # its remembered timings, or a fresh run of it
                 if ref:
                     relative = relative_growth(sizes, secs, sorted(ref), [ref[n][1] for n in sorted(ref)],
                                                TIMING_LIMIT, floor)
-            slow = slow and relative is not None and relative >= MARGIN
+            # Without a comparison the learner's own two runs decide: both looked clearly slower.
+            # (Giving full credit whenever the reference could not be timed let a cubic solution
+            # through on a loaded machine.)
+            slow = slow and (relative is None or relative >= MARGIN)
         if ref_report and "timings" in ref_report:
             _remember_reference(spec, ref_report)
         if answer == spec.reference:
@@ -599,18 +602,19 @@ def _timings(report: dict[str, Any], spec: Answer) -> tuple[list[int], list[floa
 
 def _fastest(sizes: list[int], secs: list[float | None], sizes2: list[int],
              secs2: list[float | None]) -> tuple[list[int], list[float | None]]:
-    """Per size, the faster of two runs (a timeout loses to any time); sizes both runs reached."""
-    other = dict(zip(sizes2, secs2))
-    out_sizes, out_secs = [], []
-    for n, t in zip(sizes, secs):
-        if n not in other:
-            if t is None:  # a timeout the second run did not reach still bounds the growth
-                out_sizes.append(n)
-                out_secs.append(None)
-            break
-        u = other[n]
+    """Per size, the faster of two runs (a timeout loses to any time), over the sizes either run
+    reached, up to the first size every run that reached it ran out of time (a bound on the
+    growth). A run that timed out at a size the other measured does not hide the other's
+    later sizes: a loaded machine can cut either run short."""
+    first, second = dict(zip(sizes, secs)), dict(zip(sizes2, secs2))
+    out_sizes: list[int] = []
+    out_secs: list[float | None] = []
+    for n in sorted(set(first) | set(second)):
+        times = [t for t in (first.get(n), second.get(n)) if t is not None]
         out_sizes.append(n)
-        out_secs.append(u if t is None else t if u is None else min(t, u))
+        out_secs.append(min(times) if times else None)
+        if not times:
+            break
     return out_sizes, out_secs
 
 

@@ -281,7 +281,11 @@ def test_a_slow_verdict_is_confirmed_by_timing_again(monkeypatch: pytest.MonkeyP
 
 def test_fastest_of_two_timing_runs() -> None:
     assert code._fastest([1, 2, 3], [0.1, None, None], [1, 2, 3], [0.2, 0.3, None]) == ([1, 2, 3], [0.1, 0.3, None])
-    assert code._fastest([1, 2], [0.1, 0.5], [1], [0.05]) == ([1], [0.05])
+    assert code._fastest([1, 2], [0.1, 0.5], [1], [0.05]) == ([1, 2], [0.05, 0.5])
+    # the first run timed out at the smallest size, the second measured it and timed out after:
+    # the second's timeout still bounds the growth (a cubic solution once got full credit here)
+    assert code._fastest([1000], [None], [1000, 2000], [0.88, None]) == ([1000, 2000], [0.88, None])
+    assert code.judge_growth(*code._fastest([1000], [None], [1000, 2000], [0.88, None]), "n log n", 1.0) == (None, True)
 
 
 def test_relative_growth_against_the_reference() -> None:

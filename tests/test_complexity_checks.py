@@ -116,11 +116,6 @@ def test_slower_solutions_lose_full_credit(qid: str, source: str) -> None:
     q = bank_item(qid).question
     variant = graders.instantiate(q, 0)
     g = graders.grade(q, variant, source)
-    for _ in range(2):  # a loaded machine can leave a timing without a fit (no verdict): measure again
-        complexity = g.details.get("complexity") or {}
-        if complexity.get("too_slow") or complexity.get("fit") is not None:
-            break
-        g = graders.grade(q, variant, source)
     assert g.details["passed"] == g.details["total"], g.feedback  # right answers, too slow
     assert g.score == code.TOO_SLOW_CREDIT, (g.feedback, g.details.get("complexity"))
     assert g.details["complexity"]["too_slow"]
