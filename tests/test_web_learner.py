@@ -343,8 +343,19 @@ def test_hint_cap_is_explained(client: FlaskClient, engine: sa.Engine) -> None:
 
 
 def test_mock_report_shows_the_correct_answer_to_each_miss(client: FlaskClient, engine: sa.Engine) -> None:
-    index = client.get("/mock/")
-    sit_url = client.post("/mock/start", data={"csrf_token": csrf_of(index.data), "format": "quick-5"}).headers["Location"]
+    """Every answer is unreadable ("zzz"): a submitted mock cannot be answered again, so the report
+    shows the right options of a choice question too (it once showed nothing for them)."""
+    from interview.models import MockFormat
+
+    index = client.get("/mock/")  # the bundled formats exist from here on
+    with Session(engine) as s:
+        s.add(MockFormat(slug="every-kind-missed", name="Every kind missed", minutes=20, sections=[
+            {"name": "Choices", "areas": ["ml", "math"], "kinds": ["choice"], "count": 2},
+            {"name": "Select all", "areas": ["ml", "math"], "kinds": ["multi"], "count": 2},
+            {"name": "Numbers", "areas": ["ml", "math"], "kinds": ["numeric", "expression", "matrix"], "count": 3}]))
+        s.commit()
+    sit_url = client.post("/mock/start", data={"csrf_token": csrf_of(index.data),
+                                               "format": "every-kind-missed"}).headers["Location"]
     mock_id = int(sit_url.rstrip("/").split("/")[-1])
     page = client.get(sit_url)
     resp = browser_post(client, page.data, f"/mock/{mock_id}/save", "mock-form", "Submit mock", answer="zzz")
