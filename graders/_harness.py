@@ -15,7 +15,9 @@ Why results cannot be forged by the learner's code:
   timed call in a fresh child that executes the learner's module and calls the function
   once; the worker takes that child's CPU time from the kernel (`wait4`'s rusage, which
   counts its threads and waited-for children) minus the same measure of an empty child.
-  The worker, not the learner, decides how many calls to time and keeps the best.
+  The worker, not the learner, decides how many calls to time and keeps the best. A timed
+  call's limit is CPU time too (RLIMIT_CPU), so other work on a busy machine cannot make a
+  size run out of time; the wall limit on a timed size is only a generous backstop.
 - Hidden tests' inputs are never in the memory of a process whose output the learner sees:
   the host sends them in a second frame on stdin that the parent reads only after the
   visible tests and the timings are done (their children are dead by then, and every child
@@ -34,6 +36,7 @@ import gc
 import hashlib
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -45,6 +48,7 @@ OUTPUT_CAP = 4096
 OUTPUT_KILL = 1 << 20  # a child printing more than this is stopped
 MAX_TIMEOUTS = 2  # after this many timed-out tests the rest are skipped (bounds hostile runs)
 _clock = time.perf_counter
+TIMING_WALL_FACTOR = 4  # a timed size's wall backstop, in multiples of its CPU limit
 
 
 def _jsonable(x, depth=0, limit=50):
@@ -186,6 +190,21 @@ def _digest(value, compare):
     return hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()
 
 
+def _cpu_cap(job):
+    """Whole CPU seconds a timed call may use (RLIMIT_CPU counts whole seconds); 0: no cap."""
+    limit = job.get("timing_limit")
+    return max(1, int(-(-limit // 1))) if limit else 0
+
+
+def _out_of_cpu(job, wstatus, cpu):
+    """The timed child was stopped by its CPU limit: SIGXCPU at the soft limit, or SIGKILL at the
+    hard one if the learner's code raised or ignored the soft one."""
+    if not os.WIFSIGNALED(wstatus):
+        return False
+    sig = os.WTERMSIG(wstatus)
+    return sig == signal.SIGXCPU or (sig == signal.SIGKILL and bool(_cpu_cap(job)) and cpu >= _cpu_cap(job))
+
+
 def _cpu_of_child(job, code, args, reps=1):
     """(CPU seconds, exit status, digest of the returned value) of one fresh child that runs the
     learner's module and calls the function `reps` times on the same input (code None: an empty
@@ -202,6 +221,11 @@ def _cpu_of_child(job, code, args, reps=1):
         try:
             _only_std_fds(keep=(dig_w,))  # in particular the worker's result pipe: the learner cannot report
             _no_forks()
+            cap = _cpu_cap(job)
+            if cap:  # the size's time limit is CPU time, as the timing is: a busy machine stretches neither
+                hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+                hard = cap + 1 if hard == resource.RLIM_INFINITY else min(hard, cap + 1)
+                resource.setrlimit(resource.RLIMIT_CPU, (min(cap, hard), hard))
             sys.setrecursionlimit(job.get("recursion_limit", 3000))  # the same limit as the tests' calls
             gc.disable()  # as timeit does: a collection pass over the big input is O(n) noise per call
             value = None
@@ -285,7 +309,7 @@ def _time_calls(job, code, args, task):
     while reps < 7 and total < task["budget"]:
         dt, wstatus, got = _cpu_of_child(job, code, args, calls)
         if wstatus != 0:
-            if os.WIFSIGNALED(wstatus) and os.WTERMSIG(wstatus) == signal.SIGXCPU:
+            if _out_of_cpu(job, wstatus, dt):
                 return {"status": "timeout"}
             raised = got[1:] if got.startswith("!") else ""
             return {"status": "error", "type": "TimedCallFailed", "line": None, "text": "",
@@ -549,7 +573,10 @@ def main():
             for n in job["sizes"]:
                 task = {"kind": "time", "n": n, "budget": job.get("time_budget", 0.05),
                         "measure": job.get("measure", 0.0), "max_calls": job.get("max_calls", 1)}
-                r = _run_task(job, code, lines, task, job["timing_limit"], False, body=_timer)
+                # the timed calls stop at their CPU limit (_cpu_cap); this wall limit is only a
+                # backstop (a call that sleeps), generous so a loaded machine does not cut a size short
+                r = _run_task(job, code, lines, task, job["timing_limit"] * TIMING_WALL_FACTOR + 1, False,
+                              body=_timer)
                 timings.append({"n": n, "status": r["status"], "seconds": r.get("seconds"),
                                 "calls": r.get("calls"), "measured": r.get("measured"),
                                 "digest": r.get("digest"), "type": r.get("type"), "message": r.get("message")})

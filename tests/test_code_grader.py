@@ -463,3 +463,17 @@ def test_the_plain_backend_never_sweeps_host_processes(two_sum) -> None:
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_relative_growth_compares_sizes_timed_alike() -> None:
+    """The reference against itself, once timed 16 calls at a time at n = 1000 (its first call's
+    costs amortised) and once a single call: measured at face value it looks a whole power of n
+    slower than itself. Sizes timed with the same number of calls compare like with like."""
+    sizes = [1000, 4000, 8000, 16000]
+    mine = [0.00068, 0.0277, 0.0519, 0.1056]  # 16 calls at 1000, then one call a size
+    ref = [0.0100, 0.0310, 0.0525, 0.1341]  # one call at every size
+    assert code.relative_growth(sizes, mine, sizes, ref, 1.0) > code.MARGIN  # the old verdict: too slow
+    same = code.relative_growth(sizes, mine, sizes, ref, 1.0, same_calls={4000, 8000, 16000})
+    assert same is not None and abs(same) < code.MARGIN
+    # too few alike sizes to span a factor of 4: every size is compared, as before
+    assert code.relative_growth(sizes, mine, sizes, ref, 1.0, same_calls={8000, 16000}) > code.MARGIN

@@ -30,18 +30,31 @@ def run(source: str, limits: sandbox.Limits = FAST, **kw: object) -> sandbox.Res
     return result
 
 
-def assert_host_fine() -> None:
+def assert_host_fine(last: sandbox.Result | None = None, source: str | None = None) -> None:
     """A fresh run works, and nothing of the last one is left running as nobody (zombies
-    waiting for the host's PID 1 to reap them are dead and do not count)."""
+    waiting for the host's PID 1 to reap them are dead and do not count). Given the last run and
+    its source, only that run's processes count (its program's command line, or its cgroup):
+    another sandbox running on the machine at the same time is not a survivor of this one."""
     r = sandbox.run("print('fine')")
     assert (r.status, r.stdout) == ("ok", "fine\n")
+    group = (last.details.get("cgroup") if last is not None else None) or None
     deadline = time.time() + 3
     while time.time() < deadline:
-        left = [p for p in os.listdir("/proc") if p.isdigit() and _uid_of(p) == sandbox.NOBODY]
+        left = [p for p in os.listdir("/proc") if p.isdigit() and _uid_of(p) == sandbox.NOBODY
+                and (source is None or _belongs_to_run(p, source, group))]
         if not left:
             return
         time.sleep(0.05)
     pytest.fail(f"processes of uid nobody survived the run: {left}")
+
+
+def _belongs_to_run(pid: str, source: str, group: str | None) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace")
+        cgroups = Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:
+        return False
+    return source in cmdline or (group is not None and group in cgroups)
 
 
 def _uid_of(pid: str) -> int | None:
@@ -105,9 +118,10 @@ def test_plain_backend_still_has_limits() -> None:
 # --- hostile programs ----------------------------------------------------------------------
 
 def test_fork_bomb() -> None:
-    r = run("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", SHORT)
+    src = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    r = run(src, SHORT)
     assert r.status == "timeout"
-    assert_host_fine()
+    assert_host_fine(r, src)
 
 
 def test_fork_bomb_with_setsid() -> None:
@@ -115,7 +129,7 @@ def test_fork_bomb_with_setsid() -> None:
            "    except OSError:\n        pass")
     r = run(src, SHORT)
     assert r.status == "timeout"
-    assert_host_fine()
+    assert_host_fine(r, src)
 
 
 def test_memory_bomb() -> None:
@@ -132,10 +146,11 @@ def test_busy_loop_hits_the_cpu_limit() -> None:
 
 
 def test_long_sleep_hits_the_wall_clock() -> None:
-    r = run("import time\ntime.sleep(100)", limits=sandbox.Limits(wall_seconds=1, cpu_seconds=5))
+    src = "import time\ntime.sleep(100)"
+    r = run(src, limits=sandbox.Limits(wall_seconds=1, cpu_seconds=5))
     assert r.status == "timeout" and "wall" in r.message
     assert r.wall_time < 2
-    assert_host_fine()
+    assert_host_fine(r, src)
 
 
 def test_gigabytes_to_stdout_stop_at_the_cap() -> None:
@@ -231,9 +246,10 @@ def test_no_network_to_localhost_or_outside() -> None:
 def test_killing_the_parent_or_everything() -> None:
     r = run("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('still here')")
     assert r.status in ("ok", "runtime_error")
-    r = run("import os, signal, time\nif os.fork() == 0:\n    os.kill(-1, signal.SIGKILL)\ntime.sleep(10)")
+    src = "import os, signal, time\nif os.fork() == 0:\n    os.kill(-1, signal.SIGKILL)\ntime.sleep(10)"
+    r = run(src)
     assert r.status == "runtime_error" and "SIGKILL" in r.message
-    assert_host_fine()
+    assert_host_fine(r, src)
 
 
 def test_ctypes_segfault() -> None:
@@ -283,9 +299,10 @@ def test_spawning_subprocesses_stays_inside() -> None:
 def test_deep_recursion() -> None:
     r = run("def f(n):\n    return f(n + 1)\nf(0)")
     assert r.status == "runtime_error" and "RecursionError" in r.stderr
-    r = run("import sys\nsys.setrecursionlimit(10**7)\ndef f(n):\n    return f(n + 1)\nf(0)", SHORT)
+    src = "import sys\nsys.setrecursionlimit(10**7)\ndef f(n):\n    return f(n + 1)\nf(0)"
+    r = run(src, SHORT)
     assert r.status in ("runtime_error", "timeout", "memory_limit")
-    assert_host_fine()
+    assert_host_fine(r, src)
 
 
 def test_too_long_source_is_refused() -> None:
