@@ -5,6 +5,7 @@ text, and grades the reference answer of each variant, which must score 1.0.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -15,6 +16,13 @@ from interview.bank import LoadedQuestion, Problem, load_bank, question_error, v
 from interview.bank_lint import lint_question
 
 DEFAULT_SEEDS = 50
+
+# "1 seconds", "occurs 1 times": a count drawn as 1 before a plural unit. `{n:plural=second}`
+# writes it as people do (graders/variants.py). A 1 inside arithmetic ("k − 1 times", "b × 1
+# rows", "n ≥ 1 points") is not a count.
+_ONE_PLURAL = re.compile(r"(?<![\d.,\-−^_{/·×≥≤=+<>*])(?<![\-−+×·/≥≤=<>*] )\b1 (times|seconds|minutes|hours|days|weeks|months|years|epochs|steps|"
+                         r"items|tokens|samples|users|rows|bytes|layers|heads|iterations|rounds|trials|points|"
+                         r"batches|requests|queries|clicks|orders|words|documents|features|classes|nodes|edges)\b")
 
 
 def seeds_to_check(item: LoadedQuestion, seeds: int) -> range:
@@ -31,12 +39,19 @@ def check_question(item: LoadedQuestion, seeds: int = DEFAULT_SEEDS) -> list[Pro
     unused = set(q.params) - _used_names(item)
     if unused:
         problems.append(Problem(source, "params", f"parameter(s) {', '.join(sorted(unused))} are never used"))
+    one_plural_seen = False
     for seed in seeds_to_check(item, seeds):
         try:
             variant = graders.instantiate(q, seed)
         except QuestionError as exc:  # draw again, stage by stage, to report every problem of it
             problems += variant_problems(q, seed, source) or [question_error(source, exc, seed)]
             break
+        for field, text in (("prompt", variant.prompt), ("explanation", variant.explanation)):
+            odd = None if one_plural_seen else _ONE_PLURAL.search(text)
+            if odd:
+                one_plural_seen = True
+                problems.append(Problem(source, field, f"seed {seed}: reads '{odd.group(0)}': write the count "
+                                                       f"with a plural format, e.g. {{n:plural={odd.group(1)[:-1]}}}"))
         reference = graders.reference_answer(q, variant)
         grade = graders.grade(q, variant, reference)
         if grade.score < 1.0 and not grade.needs_self_rating:

@@ -141,3 +141,15 @@ def test_variants_differ_in_substance() -> None:
 def test_plug_in_drills_are_easy() -> None:
     for qid in ("heap-top-k-complexity", "ann-index-memory-with-pq"):
         assert bank_question(qid).question.difficulty <= 2, qid
+
+
+def test_a_count_of_one_before_a_plural_unit_fails_validation() -> None:
+    """'occurs 1 times', '±1 seconds': a drawn count of 1 must read as people write it."""
+    from interview.validate import check_question
+
+    base = NUMERIC.replace("{int: [2, 5]}", "{int: [1, 3]}")
+    bad = check_question(loaded(base.replace("PROMPT", "The word occurs {k} times and lasts ±{k} seconds. What is k squared?")), 20)
+    assert [(p.field, "1 times" in p.message) for p in bad] == [("prompt", True)], bad
+    assert "plural=time" in bad[0].message
+    good = "The word occurs {k:plural=time} and lasts ±{k:plural=second}; 21 times, 0.1 seconds. What is k squared?"
+    assert check_question(loaded(base.replace("PROMPT", good)), 20) == []
