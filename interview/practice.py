@@ -324,6 +324,7 @@ class Again:
     shown: Presented
     answer: str
     counts: bool  # True: the answer form records an attempt (the first was unreadable and counted for nothing)
+    hint_used: bool = False  # the unreadable first answer was written with a hint: the resubmission was too
 
 
 def _own_attempt(session: Session, user: User, attempt_id: int) -> Attempt:
@@ -348,7 +349,7 @@ def again(session: Session, user: User, secret: str, attempt_id: int, now: datet
     counts = attempt.verdict == "invalid" and not _reviewed(session, attempt) and row.version == attempt.question_version
     token = issue_token(secret, user, row, attempt.seed, now)
     shown = Presented(row, spec, variant, token, is_new=False)
-    return Again(shown, attempt.answer if answer is None else answer, counts)
+    return Again(shown, attempt.answer if answer is None else answer, counts, hint_used=counts and bool(attempt.hint_used))
 
 
 def practise(session: Session, user: User, secret: str, token: str, answer: str, now: datetime,

@@ -174,10 +174,10 @@ def field(html: bytes, name: str) -> str:
     return m.group(1).decode()
 
 
-def of_kind(engine: sa.Engine, kind: str) -> str:
+def of_kind(engine: sa.Engine, kind: str, where: Any = None) -> str:
     with Session(engine) as s:
-        qid = s.exec(select(Question.id).where(Question.kind == kind, Question.status == "active")
-                     .order_by(Question.difficulty, Question.id)).first()
+        q = select(Question.id).where(Question.kind == kind, Question.status == "active")
+        qid = s.exec((q if where is None else q.where(where)).order_by(Question.difficulty, Question.id)).first()
     assert qid
     return qid
 
@@ -339,6 +339,34 @@ def test_hint_cap_is_explained(client: FlaskClient, engine: sa.Engine) -> None:
     reference = graders.reference_answer(spec, graders.instantiate(spec, seed))
     resp = client.post("/practice/answer", data={"csrf_token": csrf_of(page.data), "token": token, "kind": "numeric",
                                                  "answer": reference, "hint_used": "1"})
+    assert b"Correct" in resp.data and b"capped at Hard" in resp.data
+
+
+def test_a_resubmission_keeps_the_hint_its_first_answer_used(client: FlaskClient, engine: sa.Engine) -> None:
+    """Hint, unreadable answer, edit and resubmit the right one: still capped at Hard (the hint
+    flag was once dropped on the way, so the help went uncounted)."""
+    import graders
+    from interview import bank as bank_mod
+    from interview.practice import read_token
+
+    qid = of_kind(engine, "numeric", where=Question.yaml_text.contains("hints:"))
+    page = client.get(f"/practice/q/{qid}")
+    token = field(page.data, "token")
+    first = client.post("/practice/answer", data={"csrf_token": csrf_of(page.data), "token": token, "kind": "numeric",
+                                                  "answer": "banana", "hint_used": "1"})
+    assert b"Edit and resubmit" in first.data
+    with Session(engine) as s:
+        attempt = s.exec(select(Attempt).where(Attempt.question_id == qid)).one()
+        spec = bank_mod.load_text(s.get(Question, qid).yaml_text)  # type: ignore[union-attr]
+        uid = s.exec(select(User).where(User.name == "alice")).one().id
+    edit = client.get(f"/practice/again/{attempt.id}")
+    assert b'id="hint-used" value="1"' in edit.data
+    assert re.search(rb'<div class="hint">', edit.data)  # the hint it was written with is on show
+    seed = read_token("test-secret", field(edit.data, "token"), type("U", (), {"id": uid})())["s"]
+    reference = graders.reference_answer(spec, graders.instantiate(spec, seed))
+    resp = client.post("/practice/answer", data={"csrf_token": csrf_of(edit.data), "token": field(edit.data, "token"),
+                                                 "kind": "numeric", "answer": reference,
+                                                 "hint_used": re.search(rb'id="hint-used" value="(\d)"', edit.data)[1].decode()})
     assert b"Correct" in resp.data and b"capped at Hard" in resp.data
 
 

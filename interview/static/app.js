@@ -46,7 +46,8 @@
     var button = document.getElementById("hint-button");
     if (!button) return;
     var list = document.querySelectorAll(".hint");
-    var shown = 0;
+    var shown = document.querySelectorAll(".hint:not([hidden])").length;  // a resubmission shows the hint it used
+    if (shown >= list.length) button.disabled = true;
     button.addEventListener("click", function () {
       if (shown < list.length) { list[shown].hidden = false; shown += 1; }
       var used = document.getElementById("hint-used");

@@ -193,7 +193,7 @@ def again(attempt_id: int) -> Any:
     except catalog.NotFound:
         abort(404, "That question no longer exists.")
     return render_template("practice/question.html", shown=a.shown, answer=a.answer, retry_of=attempt_id,
-                           counts=a.counts, summary=planner.daily_queue(db, g.user, now))
+                           counts=a.counts, hint_used=a.hint_used, summary=planner.daily_queue(db, g.user, now))
 
 
 # A retry reuses its signed form as often as the learner likes and may run code in the sandbox,
