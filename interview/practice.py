@@ -381,6 +381,16 @@ def retry_outcome(session: Session, user: User, question_id: str, seed: int, ans
     return Outcome(attempt, spec, variant, grade, None, int(suggested), duplicate=False, practice_only=True)
 
 
+def give_up(session: Session, user: User, secret: str, token: str, hint_used: bool, now: datetime) -> Outcome:
+    """"I don't know — show me" before answering: an empty answer is recorded (unreadable, so it
+    changes nothing by itself), then handled as `dont_know`: Again, once, and the answer shown.
+    The form's token makes a double click or a second tab replay the first result."""
+    outcome = submit(session, user, secret, token, "", hint_used, now)
+    if outcome.attempt.verdict != "invalid":  # the form was already answered: its result stands
+        return outcome
+    return dont_know(session, user, outcome.attempt.id, now)
+
+
 def dont_know(session: Session, user: User, attempt_id: int, now: datetime) -> Outcome:
     """Anki's Again after an unreadable answer: the card is reviewed as Again (once, however often
     this is asked) and the result shows the answer and the explanation."""

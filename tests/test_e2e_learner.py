@@ -228,6 +228,17 @@ def test_try_again_keeps_the_code_in_the_editor(site: Site) -> None:
     page.context.close()
 
 
+def test_i_dont_know_from_the_question_page(site: Site) -> None:
+    """The button beside Submit skips typing: the required input does not block it."""
+    page = site.page("learner-idk-first")
+    page.goto(f"{site.base}/practice/q/{site.first_of_kind('numeric')}")
+    page.click("#give-up")
+    page.wait_for_selector("section.explanation")
+    assert "Again" in page.inner_text("main") and page.locator("details.reference").is_visible()
+    assert not site.errors
+    page.context.close()
+
+
 def test_i_dont_know_shows_the_answer(site: Site) -> None:
     page = site.page("learner-idk")
     page.goto(f"{site.base}/practice/q/{site.first_of_kind('numeric')}")

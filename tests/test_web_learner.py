@@ -225,6 +225,27 @@ def test_i_dont_know_after_an_unreadable_answer_records_again_once(client: Flask
         assert s.exec(select(Card).where(Card.question_id == qid)).one() is not None
 
 
+@pytest.mark.parametrize("kind", ["numeric", "code"])
+def test_i_dont_know_before_answering_shows_the_answer_and_records_again(client: FlaskClient, engine: sa.Engine,
+                                                                         kind: str) -> None:
+    """Anki's Again straight from the question: nothing to type first, no sandbox run for code,
+    and a double click (the same form twice) records one review."""
+    qid = of_kind(engine, kind)
+    page = client.get(f"/practice/q/{qid}")
+    assert b'id="give-up"' in page.data
+    form = {"csrf_token": csrf_of(page.data), "token": field(page.data, "token"), "kind": kind,
+            "answer": "", "hint_used": "0", "dont_know": "1"}
+    for _ in range(2):
+        shown = client.post("/practice/answer", data=form)
+        assert shown.status_code == 200, shown.data[:300]
+        assert b"Explanation" in shown.data and b"Again" in shown.data
+        assert (b"A reference solution" if kind == "code" else b"A correct answer") in shown.data
+    with Session(engine) as s:
+        attempts = s.exec(select(Attempt).where(Attempt.question_id == qid)).all()
+        assert [(a.verdict, a.answer) for a in attempts] == [("invalid", "")]
+        assert [r.rating for r in s.exec(select(Review)).all()] == [1]
+
+
 def test_edit_and_resubmit_an_unreadable_answer_counts(client: FlaskClient, engine: sa.Engine) -> None:
     qid = of_kind(engine, "numeric")
     resp = answer(client, qid, "banana")

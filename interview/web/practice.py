@@ -67,11 +67,14 @@ def answer() -> Any:
     kind = request.form.get("kind", "")
     text = ", ".join(request.form.getlist("answer")) if kind == "multi" else request.form.get("answer", "")
     queue = grading_queue.current()
+    token, hint_used = request.form.get("token", ""), request.form.get("hint_used") == "1"
     try:
-        outcome = practice.submit(db, g.user, _secret(), request.form.get("token", ""), text,
-                                  request.form.get("hint_used") == "1", now,
-                                  grade_later=lambda attempt: jobs.queue_attempt(queue, attempt),
-                                  admit=lambda: queue.admits(f"user:{g.user.id}"))
+        if request.form.get("dont_know") == "1":  # "I don't know — show me" beside Submit
+            outcome = practice.give_up(db, g.user, _secret(), token, hint_used, now)
+        else:
+            outcome = practice.submit(db, g.user, _secret(), token, text, hint_used, now,
+                                      grade_later=lambda attempt: jobs.queue_attempt(queue, attempt),
+                                      admit=lambda: queue.admits(f"user:{g.user.id}"))
     except practice.PracticeError as exc:
         abort(exc.status, str(exc))
     except grading_queue.Refused as exc:
