@@ -487,8 +487,11 @@ def grade(question: "Question", variant: Variant, answer: str) -> Grade:
         if answer == spec.reference:
             _remember_reference(spec, report)
         unverified = None if slow else _unverified(spec, report)
+        # which limit ended each timed-out size ("cpu": the call's CPU limit, "wall": the backstop,
+        # a sign of a machine too busy to time it), for whoever reads a surprising verdict
+        stops = {t["n"]: t.get("limit") for t in report.get("timings", []) if t.get("status") == "timeout"}
         details["complexity"] = {"sizes": sizes, "seconds": secs, "fit": best, "expected": spec.complexity.expected,
-                                 "too_slow": slow, "retimed": retimed, "unverified": unverified,
+                                 "too_slow": slow, "retimed": retimed, "unverified": unverified, "timeouts": stops,
                                  "growth_vs_reference": None if relative is None or math.isinf(relative) else round(relative, 2)}
         if slow and best is None:
             first_out = next((n for n, t in zip(sizes, secs) if t is None), sizes[0])

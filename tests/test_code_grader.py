@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -477,3 +479,17 @@ def test_relative_growth_compares_sizes_timed_alike() -> None:
     assert same is not None and abs(same) < code.MARGIN
     # too few alike sizes to span a factor of 4: every size is compared, as before
     assert code.relative_growth(sizes, mine, sizes, ref, 1.0, same_calls={8000, 16000}) > code.MARGIN
+
+
+def test_call_repetition_grows_at_most_tenfold() -> None:
+    """A first measurement that came out as 0 (noise in the subtracted overhead) must not send a
+    0.1 ms call to 200,000 repetitions in one child: that ran out of the CPU limit and a correct
+    reference was once judged to time out at its smallest size."""
+    source = (Path(code.__file__).parent / "_harness.py").read_text()
+    ns: dict[str, Any] = {"__name__": "harness_under_test"}
+    exec(compile(source.rsplit("\nmain()", 1)[0], "_harness.py", "exec"), ns)
+    more = ns["_more_calls"]
+    assert more(1, 0.0, 0.01, 200_000) <= 10
+    assert more(10, 1e-9, 0.01, 200_000) <= 100
+    assert more(1, 0.001, 0.01, 200_000) == 10  # 1 ms a call: ten calls make the 10 ms measurement
+    assert more(100, 0.009, 0.01, 200_000) > 100  # nearly there: still grows

@@ -151,3 +151,11 @@ def test_validate_flags_a_named_complexity_without_a_check() -> None:
         "Do better than\ncomparing every pair.", "Aim for O(n log n).") + " Aim for O(n log n)."})
     problems = unchecked_complexity(bank.LoadedQuestion(stripped, text, None))
     assert problems and "O(n log n)" in problems[0].message
+
+
+def test_a_timeout_says_which_limit_ended_it() -> None:
+    """A cubic LIS runs out of its CPU limit, not the wall backstop: a busy machine cannot end it."""
+    q = bank_item("longest-increasing-subsequence-length").question
+    g = graders.grade(q, graders.instantiate(q, 0), CUBIC_LIS)
+    stops = g.details["complexity"]["timeouts"]
+    assert stops and set(stops.values()) == {"cpu"}, g.details["complexity"]
