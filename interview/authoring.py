@@ -159,13 +159,16 @@ def _extract_zip(data: bytes, dest: Path) -> None:
             shutil.copyfileobj(src, out)
 
 
-def _named_for_source(problem: Problem, converted: dict[str, str]) -> Problem:
+def _named_for_source(problem: Problem, converted: dict[str, str], unzipped: dict[str, str] | None = None) -> Problem:
     """A problem of a question converted from Moodle XML or GIFT names that file and the
-    question's id, not the temporary file it was converted into."""
+    question's id, and a file from a zip its path in the zip: never the temporary file."""
     for folder, name in converted.items():
         if problem.file.startswith(folder + "/"):
             qid = Path(problem.file).stem
             return Problem(f"{name}: {qid}", problem.field, problem.message)
+    for folder, label in (unzipped or {}).items():
+        if problem.file.startswith(folder + "/"):
+            return Problem(label + problem.file[len(folder) + 1:], problem.field, problem.message)
     return problem
 
 
@@ -188,25 +191,39 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
     early_problems: list[Problem] = []
     notes: list[str] = []
     converted: dict[str, str] = {}  # folder of converted files -> the Moodle XML or GIFT file's name
+    unzipped: dict[str, str] = {}  # folder a zip was unpacked into -> how its files are named ("" or "x.zip: ")
     with tempfile.TemporaryDirectory(prefix="interview-import-") as tmp:
+        paths: list[Path] = []
+
+        def convert(source: Path, name: str) -> None:
+            """Moodle XML or GIFT: converted to bank files in a folder of their own."""
+            sub = Path(tmp) / f"converted-{len(converted)}"
+            converted[str(sub)] = name
+            refused, converted_notes = interop.convert_file(source, sub)
+            early_problems.extend(Problem(name, p.field, p.message) if p.file == source.name else p for p in refused)
+            notes.extend(converted_notes)
+            paths.append(sub)
+
+        def unzip(data: bytes, folder: Path, label: str = "") -> None:
+            """A zip's YAML files are read in place; its Moodle XML and GIFT files are converted
+            (named by their path in the zip) and taken out, so the loader sees only bank files."""
+            folder.mkdir(parents=True, exist_ok=True)
+            _extract_zip(data, folder)
+            for inner in sorted(f for f in folder.rglob("*") if f.is_file()):
+                if inner.suffix.lower() in interop.IMPORT_SUFFIXES:
+                    convert(inner, label + inner.relative_to(folder).as_posix())
+                    inner.unlink()
+            paths.append(folder)
+            unzipped[str(folder)] = label
+
         if isinstance(sources, bytes):
-            _extract_zip(sources, Path(tmp))
-            paths: list[Path] = [Path(tmp)]
+            unzip(sources, Path(tmp) / "upload")
         else:
-            paths = []
             for p in sources:
-                if p.suffix.lower() in interop.IMPORT_SUFFIXES:  # Moodle XML, GIFT: converted to bank files
-                    sub = Path(tmp) / f"converted-{len(paths)}"
-                    converted[str(sub)] = p.name
-                    refused, converted_notes = interop.convert_file(p, sub)
-                    early_problems += refused
-                    notes += converted_notes
-                    paths.append(sub)
+                if p.suffix.lower() in interop.IMPORT_SUFFIXES:
+                    convert(p, p.name)
                 elif p.suffix == ".zip":
-                    sub = Path(tmp) / p.stem
-                    sub.mkdir()
-                    _extract_zip(p.read_bytes(), sub)
-                    paths.append(sub)
+                    unzip(p.read_bytes(), Path(tmp) / f"zip-{len(paths)}", f"{p.name}: ")
                 else:
                     paths.append(p)
         loaded, problems = bank.load_bank(paths)
@@ -226,7 +243,7 @@ def import_questions(session: Session, sources: Iterable[Path] | bytes, author: 
         if not loaded and not problems:
             problems.append(Problem("import", "", "no question files (.yaml) found"))
         if problems:
-            raise AuthoringError([_named_for_source(p, converted) for p in problems])
+            raise AuthoringError([_named_for_source(p, converted, unzipped) for p in problems])
         report = ImportReport([], [], [], notes)
         now = utcnow()
         for i, item in enumerate(loaded, 1):

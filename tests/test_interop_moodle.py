@@ -208,3 +208,40 @@ def test_a_converted_question_failing_its_check_names_the_file_and_id(session: S
     (problem,) = info.value.problems
     assert problem.file == "course.xml: broken-reference"
     assert "returned 6, expected 4" in problem.message
+
+
+def test_moodle_xml_and_gift_inside_a_zip_are_converted(session: Session) -> None:
+    """A zip of a course's exports (YAML beside Moodle XML and GIFT, in folders) imports all of
+    them; before, the .xml and .gift files in a zip were skipped without a word."""
+    import io
+    import zipfile
+
+    teacher = _teacher(session)
+    yaml_text = (bank.default_bank_path() / "ml" / "f1-from-confusion-counts.yaml").read_text()
+    yaml_text = yaml_text.replace("id: f1-from-confusion-counts", "id: zipped-f1")
+
+    def zipped(files: dict[str, str | Path]) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for name, content in files.items():
+                if isinstance(content, Path):
+                    z.write(content, name)
+                else:
+                    z.writestr(name, content)
+        return buf.getvalue()
+
+    with pytest.raises(authoring.AuthoringError) as info:  # one refused question: nothing imported
+        authoring.import_questions(session, zipped({"course/zipped-f1.yaml": yaml_text,
+                                                           "course/moodle/mixed.xml": FIXTURES / "moodle_mixed.xml",
+                                                           "course/moodle/partly.xml": FIXTURES / "moodle_partly_refused.xml"}),
+                                   teacher, seeds=2)
+    assert any(p.file.startswith("course/moodle/partly.xml") and "no counterpart" in p.message
+               for p in info.value.problems), info.value.problems
+    assert session.exec(select(Question)).all() == []
+    gift = "::Two plus two:: What is 2 + 2? {#4:0####Two and two make four: count them on your fingers.}\n"
+    report = authoring.import_questions(session, zipped({"course/zipped-f1.yaml": yaml_text,
+                                                                "course/moodle/mixed.xml": FIXTURES / "moodle_mixed.xml",
+                                                                "course/gift/quiz.gift": gift}), teacher, seeds=2)
+    assert "zipped-f1" in report.added and "two-plus-two" in report.added
+    assert len(report.added) == 1 + 1 + 7  # the YAML file, the GIFT question and the XML file's questions
+    assert any(n.startswith("recall-from-counts: image") for n in report.notes)
