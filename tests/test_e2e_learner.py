@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from interview import accounts, bank, db, mock
 from interview.models import MockFormat, Question, User
 from interview.sync import sync_bank
-from interview.web import create_app
+from interview.web import create_app, limiter
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -93,9 +93,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, bundled_bank: list) -> Iterat
     db.migrate(engine)
     with Session(engine) as s:
         sync_bank(s, bundled_bank)
+    app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "e2e-learner"})
     # Every scenario signs a fresh account in through the form, from 127.0.0.1: more than the
-    # sign-in limit (10 a minute per address) allows. The limits are tested in test_web_app.
-    app = create_app({"ENGINE": engine, "MULTI_USER": True, "SECRET_KEY": "e2e-learner", "RATELIMIT_ENABLED": False})
+    # sign-in limit (10 a minute per address) allows. The limiter is one object shared by every
+    # app, so it is switched off for this module's requests only and on again after (a config
+    # setting would stay off for every later test). The limits are tested in test_web_app.
+    limiter_was = limiter.enabled
+    limiter.enabled = False
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -104,8 +108,11 @@ def site(tmp_path_factory: pytest.TempPathFactory, bundled_bank: list) -> Iterat
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        yield Site(f"http://127.0.0.1:{server.server_port}", engine, browser)
-        browser.close()
+        try:
+            yield Site(f"http://127.0.0.1:{server.server_port}", engine, browser)
+        finally:
+            browser.close()
+            limiter.enabled = limiter_was
     server.shutdown()
     engine.dispose()
 
